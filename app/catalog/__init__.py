@@ -1,0 +1,1 @@
+"""The shop's catalog: products, their size × colour variants with stock, and photos."""

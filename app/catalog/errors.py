@@ -1,0 +1,50 @@
+"""Catalog errors; the API maps each to an HTTP status with its message."""
+
+from __future__ import annotations
+
+
+class CatalogError(Exception):
+    """Base of all catalog errors; `str(error)` is a message a person can act on."""
+
+    status_code = 400
+
+
+class ProductNotFoundError(CatalogError):
+    status_code = 404
+
+    def __init__(self, sku: str) -> None:
+        super().__init__(f"no product with SKU {sku!r}")
+        self.sku = sku
+
+
+class VariantNotFoundError(CatalogError):
+    status_code = 404
+
+    def __init__(self, sku: str, size: str, colour: str) -> None:
+        super().__init__(f"product {sku!r} has no variant of size {size!r} and colour {colour!r}")
+
+
+class ProductExistsError(CatalogError):
+    status_code = 409
+
+    def __init__(self, sku: str) -> None:
+        super().__init__(f"a product with SKU {sku!r} already exists; update it instead")
+
+
+class PhotoNotFoundError(CatalogError):
+    status_code = 404
+
+    def __init__(self, sku: str, position: int) -> None:
+        super().__init__(f"product {sku!r} has no stored photo number {position}")
+
+
+class CatalogFileError(CatalogError):
+    """A catalog file failed validation; `problems` lists `file:line: field: what is wrong`."""
+
+    status_code = 422
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        shown = "\n".join(problems[:50])
+        more = f"\n... and {len(problems) - 50} more" if len(problems) > 50 else ""
+        super().__init__(f"{len(problems)} problem(s) in the catalog file:\n{shown}{more}")

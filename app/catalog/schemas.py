@@ -1,0 +1,189 @@
+"""Shapes of catalog data at the edges: catalog files, API bodies and API answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+SKU_PATTERN = r"^[A-Z0-9][A-Z0-9-]{2,31}$"
+
+Sku = Annotated[str, Field(pattern=SKU_PATTERN, description="Stock-keeping unit, e.g. KR-KS-001")]
+
+
+def _two_places(value: Decimal) -> Decimal:
+    if not value.is_finite():
+        raise ValueError("must be a finite number")
+    if value.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise ValueError("must have at most 2 decimal places (kopecks)")
+    return value.quantize(Decimal("0.01"))
+
+
+Price = Annotated[
+    Decimal,
+    Field(ge=0, le=Decimal("9999999999.99"), description="Price in UAH, e.g. 1299.00"),
+    AfterValidator(_two_places),
+]
+Text = Annotated[str, Field(max_length=4000)]
+Label = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^\S(.*\S)?$")]
+
+
+def _unique(values: list[str]) -> list[str]:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{value!r} is listed twice")
+        seen.add(value)
+    return values
+
+
+UniqueLabels = Annotated[list[Label], Field(min_length=1, max_length=50), AfterValidator(_unique)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class StockLine(Strict):
+    """How many pieces of one size × colour the shop has."""
+
+    size: Label
+    colour: Label
+    qty: int = Field(ge=0, le=1_000_000)
+
+
+class ProductIn(Strict):
+    """One product as a catalog file or the admin API gives it."""
+
+    sku: Sku
+    name: str = Field(min_length=1, max_length=200)
+    category: str = Field(min_length=1, max_length=80)
+    price: Price
+    description: Text = ""
+    sizes: UniqueLabels
+    colours: UniqueLabels
+    stock: list[StockLine] = Field(default_factory=list, max_length=2500)
+    visual_features: Text = ""
+    recognition_tips: Text = ""
+    tags: list[Label] = Field(default_factory=list, max_length=50)
+    photos: list[str] = Field(default_factory=list, max_length=20)
+    active: bool = True
+
+    @model_validator(mode="after")
+    def _stock_matches_variants(self) -> ProductIn:
+        problems = self.stock_problems()
+        if problems:
+            # "stock[2].size: ..." — the importer reads the path prefix to find the line.
+            raise ValueError("; ".join(f"{path}: {message}" for path, message in problems))
+        return self
+
+    def stock_problems(self) -> list[tuple[str, str]]:
+        """(path inside the product, message) for stock lines that name no declared variant."""
+        problems: list[tuple[str, str]] = []
+        seen: set[tuple[str, str]] = set()
+        for index, line in enumerate(self.stock):
+            if line.size not in self.sizes:
+                problems.append(
+                    (f"stock[{index}].size", f"size {line.size!r} is not among sizes {self.sizes}")
+                )
+            if line.colour not in self.colours:
+                problems.append(
+                    (
+                        f"stock[{index}].colour",
+                        f"colour {line.colour!r} is not among colours {self.colours}",
+                    )
+                )
+            if (line.size, line.colour) in seen:
+                problems.append((f"stock[{index}]", f"{line.size}/{line.colour} is listed twice"))
+            seen.add((line.size, line.colour))
+        return problems
+
+    def stock_map(self) -> dict[tuple[str, str], int]:
+        """Quantity for every size × colour; combinations not listed have 0."""
+        listed = {(line.size, line.colour): line.qty for line in self.stock}
+        return {(s, c): listed.get((s, c), 0) for s in self.sizes for c in self.colours}
+
+
+class CatalogDocument(Strict):
+    """A whole `products_master.yaml`."""
+
+    products: list[ProductIn] = Field(max_length=200_000)
+
+
+class ProductUpdate(Strict):
+    """Fields to change; those left out stay as they are."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    category: str | None = Field(default=None, min_length=1, max_length=80)
+    price: Price | None = None
+    description: Text | None = None
+    visual_features: Text | None = None
+    recognition_tips: Text | None = None
+    tags: list[Label] | None = Field(default=None, max_length=50)
+    active: bool | None = None
+
+
+class PriceUpdate(Strict):
+    price: Price
+
+
+class StockUpdate(Strict):
+    size: Label
+    colour: Label
+    qty: int = Field(ge=0, le=1_000_000)
+
+
+class Variant(BaseModel):
+    size: str
+    colour: str
+    stock: int
+
+
+class Photo(BaseModel):
+    position: int
+    url: str = Field(description="Where to fetch the image: this API or an external URL")
+
+
+class ProductSummary(BaseModel):
+    """A product in a list."""
+
+    sku: str
+    name: str
+    category: str
+    price: Decimal
+    currency: str = "UAH"
+    in_stock: bool
+    active: bool
+
+
+class Product(ProductSummary):
+    """A product card: everything a customer or the bot needs, straight from the database."""
+
+    description: str
+    sizes: list[str]
+    colours: list[str]
+    variants: list[Variant]
+    visual_features: str
+    recognition_tips: str
+    tags: list[str]
+    photos: list[Photo]
+    updated_at: datetime
+
+    @property
+    def total_stock(self) -> int:
+        return sum(v.stock for v in self.variants)
+
+
+class ProductPage(BaseModel):
+    items: list[ProductSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class StockAnswer(BaseModel):
+    sku: str
+    in_stock: bool
+    variants: list[Variant]

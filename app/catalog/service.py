@@ -1,0 +1,244 @@
+"""Catalog business rules: reading product cards, searching, checking stock, and admin writes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import undefer
+
+from app.catalog import schemas
+from app.catalog.errors import (
+    PhotoNotFoundError,
+    ProductExistsError,
+    ProductNotFoundError,
+    VariantNotFoundError,
+)
+from app.catalog.models import CatalogState, Photo, Product, Variant
+
+if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from sqlalchemy import ColumnElement
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+PHOTO_PATH = "/api/v1/products/{sku}/photos/{position}"
+
+
+def photo_url(sku: str, photo: Photo) -> str:
+    if photo.content is None and photo.source.startswith(("http://", "https://")):
+        return photo.source
+    return PHOTO_PATH.format(sku=sku, position=photo.position)
+
+
+def to_card(product: Product) -> schemas.Product:
+    """The product card as the API and the bot show it."""
+    variants = [
+        schemas.Variant(size=v.size, colour=v.colour, stock=v.stock) for v in product.variants
+    ]
+    return schemas.Product(
+        sku=product.sku,
+        name=product.name,
+        category=product.category,
+        price=product.price,
+        in_stock=any(v.stock > 0 for v in variants),
+        active=product.active,
+        description=product.description,
+        sizes=list(product.sizes),
+        colours=list(product.colours),
+        variants=_ordered(variants, product.sizes, product.colours),
+        visual_features=product.visual_features,
+        recognition_tips=product.recognition_tips,
+        tags=list(product.tags),
+        photos=[
+            schemas.Photo(position=p.position, url=photo_url(product.sku, p))
+            for p in product.photos
+        ],
+        updated_at=product.updated_at,
+    )
+
+
+def _ordered(
+    variants: list[schemas.Variant], sizes: list[str], colours: list[str]
+) -> list[schemas.Variant]:
+    """Variants in the declared order of sizes, then colours ("S, M, L", not alphabetical)."""
+    size_rank = {s: i for i, s in enumerate(sizes)}
+    colour_rank = {c: i for i, c in enumerate(colours)}
+    return sorted(
+        variants,
+        key=lambda v: (size_rank.get(v.size, len(sizes)), colour_rank.get(v.colour, len(colours))),
+    )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _in_stock() -> ColumnElement[bool]:
+    return exists().where(Variant.product_id == Product.id, Variant.stock > 0)
+
+
+class CatalogService:
+    """Reads and writes the catalog through one `AsyncSession`; writes commit."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def _load(self, sku: str) -> Product:
+        product = await self.session.scalar(select(Product).where(Product.sku == sku))
+        if product is None:
+            raise ProductNotFoundError(sku)
+        return product
+
+    async def get_product(self, sku: str, *, include_inactive: bool = False) -> schemas.Product:
+        product = await self._load(sku)
+        if not product.active and not include_inactive:
+            raise ProductNotFoundError(sku)
+        return to_card(product)
+
+    async def search(
+        self,
+        *,
+        query: str | None = None,
+        category: str | None = None,
+        in_stock: bool | None = None,
+        min_price: Decimal | None = None,
+        max_price: Decimal | None = None,
+        include_inactive: bool = False,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> schemas.ProductPage:
+        conditions: list[ColumnElement[bool]] = []
+        if not include_inactive:
+            conditions.append(Product.active.is_(True))
+        if query:
+            for word in query.split():
+                pattern = f"%{_escape_like(word)}%"
+                conditions.append(
+                    or_(
+                        Product.sku.ilike(pattern, escape="\\"),
+                        Product.name.ilike(pattern, escape="\\"),
+                        Product.category.ilike(pattern, escape="\\"),
+                        Product.description.ilike(pattern, escape="\\"),
+                        func.array_to_string(Product.tags, " ").ilike(pattern, escape="\\"),
+                    )
+                )
+        if category:
+            conditions.append(func.lower(Product.category) == category.lower())
+        if in_stock is not None:
+            conditions.append(_in_stock() if in_stock else ~_in_stock())
+        if min_price is not None:
+            conditions.append(Product.price >= min_price)
+        if max_price is not None:
+            conditions.append(Product.price <= max_price)
+
+        total = await self.session.scalar(select(func.count(Product.id)).where(*conditions)) or 0
+        rows = await self.session.execute(
+            select(
+                Product.sku,
+                Product.name,
+                Product.category,
+                Product.price,
+                Product.active,
+                _in_stock(),
+            )
+            .where(*conditions)
+            .order_by(Product.name, Product.sku)
+            .limit(limit)
+            .offset(offset)
+        )
+        items = [
+            schemas.ProductSummary(
+                sku=sku, name=name, category=cat, price=price, active=active, in_stock=stocked
+            )
+            for sku, name, cat, price, active, stocked in rows
+        ]
+        return schemas.ProductPage(items=items, total=total, limit=limit, offset=offset)
+
+    async def check_stock(
+        self, sku: str, *, size: str | None = None, colour: str | None = None
+    ) -> schemas.StockAnswer:
+        card = await self.get_product(sku)
+        variants = [
+            v
+            for v in card.variants
+            if (size is None or v.size.casefold() == size.casefold())
+            and (colour is None or v.colour.casefold() == colour.casefold())
+        ]
+        if (size or colour) and not variants:
+            raise VariantNotFoundError(sku, size or "*", colour or "*")
+        return schemas.StockAnswer(
+            sku=sku, in_stock=any(v.stock > 0 for v in variants), variants=variants
+        )
+
+    async def photo(self, sku: str, position: int) -> tuple[bytes, str]:
+        """The stored bytes and content type of one product photo."""
+        photo = await self.session.scalar(
+            select(Photo)
+            .join(Product)
+            .where(Product.sku == sku, Product.active.is_(True), Photo.position == position)
+            .options(undefer(Photo.content))
+        )
+        if photo is None or photo.content is None:
+            raise PhotoNotFoundError(sku, position)
+        return photo.content, photo.content_type or "application/octet-stream"
+
+    async def catalog_version(self) -> int:
+        return await self.session.scalar(select(CatalogState.version)) or 0
+
+    # Admin writes -------------------------------------------------------------------------------
+
+    async def create_product(self, data: schemas.ProductIn) -> schemas.Product:
+        if await self.session.scalar(select(Product.id).where(Product.sku == data.sku)):
+            raise ProductExistsError(data.sku)
+        product = Product(
+            sku=data.sku,
+            name=data.name,
+            category=data.category,
+            price=data.price,
+            description=data.description,
+            sizes=data.sizes,
+            colours=data.colours,
+            visual_features=data.visual_features,
+            recognition_tips=data.recognition_tips,
+            tags=data.tags,
+            active=data.active,
+            variants=[Variant(size=s, colour=c, stock=q) for (s, c), q in data.stock_map().items()],
+            photos=[Photo(position=i, source=url) for i, url in enumerate(data.photos)],
+        )
+        self.session.add(product)
+        try:
+            await self.session.commit()
+        except IntegrityError as error:  # a concurrent create of the same SKU
+            await self.session.rollback()
+            raise ProductExistsError(data.sku) from error
+        return await self.get_product(data.sku, include_inactive=True)
+
+    async def update_product(self, sku: str, changes: schemas.ProductUpdate) -> schemas.Product:
+        product = await self._load(sku)
+        for field, value in changes.model_dump(exclude_unset=True).items():
+            if value is not None:
+                setattr(product, field, value)
+        await self.session.commit()
+        return await self.get_product(sku, include_inactive=True)
+
+    async def set_price(self, sku: str, price: Decimal) -> schemas.Product:
+        return await self.update_product(sku, schemas.ProductUpdate(price=price))
+
+    async def deactivate(self, sku: str) -> schemas.Product:
+        return await self.update_product(sku, schemas.ProductUpdate(active=False))
+
+    async def set_stock(self, sku: str, size: str, colour: str, qty: int) -> schemas.Product:
+        product = await self._load(sku)
+        variant = await self.session.scalar(
+            select(Variant)
+            .where(Variant.product_id == product.id, Variant.size == size, Variant.colour == colour)
+            .with_for_update()
+        )
+        if variant is None:
+            raise VariantNotFoundError(sku, size, colour)
+        variant.stock = qty
+        await self.session.commit()
+        await self.session.refresh(product)
+        return await self.get_product(sku, include_inactive=True)

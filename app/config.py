@@ -1,0 +1,132 @@
+"""All settings of kramar: one `Settings` object built from `KRAMAR_*` environment variables.
+
+Nothing else in the code base reads the environment. Every field documents its unit in a one-line
+docstring; `kramar config` prints them all as the table in the README.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _group(prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(
+        env_prefix=prefix,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        use_attribute_docstrings=True,
+    )
+
+
+class DatabaseSettings(BaseSettings):
+    """The PostgreSQL (with pgvector) database."""
+
+    model_config = _group("KRAMAR_DATABASE_")
+
+    url: SecretStr | None = None
+    """SQLAlchemy URL, e.g. postgresql+asyncpg://user:pass@host/db; unset: embedded Postgres."""
+    pool_size: int = Field(default=10, ge=1)
+    """Connections kept open per process."""
+    pool_timeout: float = Field(default=10.0, gt=0)
+    """Seconds to wait for a free connection before failing."""
+    echo: bool = False
+    """Log every SQL statement (development only)."""
+
+
+class RedisSettings(BaseSettings):
+    """Redis for caches and sessions; unset means in-process caches."""
+
+    model_config = _group("KRAMAR_REDIS_")
+
+    url: SecretStr | None = None
+    """Redis URL, e.g. redis://host:6379/0; unset: in-process caches."""
+
+
+class CacheSettings(BaseSettings):
+    """Lifetimes of the caches."""
+
+    model_config = _group("KRAMAR_CACHE_")
+
+    product_ttl: int = Field(default=3600, ge=1)
+    """Seconds a product card stays cached (writes invalidate it at once)."""
+    vision_ttl: int = Field(default=86400, ge=1)
+    """Seconds a photo identification result stays cached."""
+    session_ttl: int = Field(default=1800, ge=1)
+    """Seconds of inactivity after which a chat session is forgotten (sliding)."""
+    vision_max_distance: int = Field(default=6, ge=0, le=32)
+    """Hamming distance (bits of 64) within which a cached photo counts as the same photo."""
+
+
+class VisionSettings(BaseSettings):
+    """Customer photo intake and identification."""
+
+    model_config = _group("KRAMAR_VISION_")
+
+    max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    """Largest photo accepted, in bytes, checked before download and before decode."""
+    max_pixels: int = Field(default=40_000_000, ge=10_000)
+    """Largest decoded image in pixels (decompression-bomb guard)."""
+    max_side: int = Field(default=1024, ge=64)
+    """Longest side in pixels after the one downscale at intake."""
+    match_max_distance: int = Field(default=12, ge=0, le=64)
+    """Largest pHash Hamming distance to a catalog photo that still counts as a match."""
+
+
+class Settings(BaseSettings):
+    """Everything kramar can be told, grouped by part."""
+
+    model_config = _group("KRAMAR_")
+
+    data_dir: Path = Path(".kramar")
+    """Folder for the embedded Postgres and other local state."""
+    host: str = "127.0.0.1"
+    """Address `kramar serve` listens on."""
+    port: int = Field(default=8000, ge=1, le=65535)
+    """Port `kramar serve` listens on."""
+    admin_token: SecretStr | None = None
+    """Bearer token of the admin API and panel; unset: admin routes are disabled."""
+    public_url: str | None = None
+    """HTTPS base URL the app is reachable under (the Telegram webhook is registered there)."""
+    catalog_file: Path = Path("data/catalog/products_master.yaml")
+    """Catalog loaded into an empty database at start-up of `kramar serve`."""
+    max_catalog_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    """Largest catalog file (YAML/CSV) accepted, in bytes."""
+    max_photo_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    """Largest catalog photo file accepted at import, in bytes."""
+    log_level: str = "INFO"
+    """Log level: DEBUG, INFO, WARNING or ERROR."""
+
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
+    vision: VisionSettings = Field(default_factory=VisionSettings)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment once."""
+    return Settings()
+
+
+def describe_settings() -> list[tuple[str, str, str]]:
+    """(variable, default, description) of every setting, for the README and `kramar config`."""
+    rows: list[tuple[str, str, str]] = []
+
+    def walk(model: type[BaseSettings]) -> None:
+        prefix = str(model.model_config.get("env_prefix", ""))
+        for name, field in model.model_fields.items():
+            annotation = field.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseSettings):
+                walk(annotation)
+                continue
+            default = field.get_default(call_default_factory=True)
+            shown = "" if default is None else str(default)
+            rows.append(((prefix + name).upper(), shown, field.description or ""))
+
+    walk(Settings)
+    return rows

@@ -1,0 +1,1 @@
+"""Database access: the async engine, the declarative base, migrations and the embedded Postgres."""

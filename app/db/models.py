@@ -1,0 +1,10 @@
+"""Imports every table module, so `metadata` knows all tables (for Alembic and tests)."""
+
+from __future__ import annotations
+
+from app.catalog import models as catalog_models
+from app.db.base import Base
+
+metadata = Base.metadata
+
+__all__ = ["catalog_models", "metadata"]

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from app.db import migrate
+from app.db.engine import create_engine, normalize_url
+from app.config import DatabaseSettings
+
+
+async def test_fresh_database_is_behind_until_migrated(postgres):
+    url = postgres.create_database("kramar_fresh")
+    engine = create_engine(url, DatabaseSettings())
+    try:
+        with pytest.raises(migrate.SchemaBehindError, match="kramar migrate"):
+            await migrate.ensure_current(engine)
+        await migrate.upgrade(engine)
+        await migrate.ensure_current(engine)
+        await migrate.upgrade(engine)  # idempotent
+        async with engine.connect() as conn:
+            ext = await conn.scalar(text("SELECT extversion FROM pg_extension WHERE extname='vector'"))
+        assert ext
+    finally:
+        await engine.dispose()
+
+
+async def test_every_catalog_write_bumps_the_version(db):
+    async with db.begin() as conn:
+        before = await conn.scalar(text("SELECT version FROM catalog_state"))
+        await conn.execute(
+            text(
+                "INSERT INTO products (sku, name, description, category, price, visual_features,"
+                " recognition_tips, tags, sizes, colours, active)"
+                " VALUES ('KR-T-1', 'Т', '', 'футболки', 10, '', '', '{}', '{S}', '{білий}', true)"
+            )
+        )
+        after = await conn.scalar(text("SELECT version FROM catalog_state"))
+    assert after == before + 1
+
+
+def test_only_postgres_urls_are_accepted():
+    assert normalize_url("postgres://u:p@h/db").drivername == "postgresql+asyncpg"
+    with pytest.raises(ValueError, match="PostgreSQL"):
+        normalize_url("sqlite+aiosqlite:///x.db")
