@@ -93,7 +93,7 @@ class Settings(BaseSettings):
     public_url: str | None = None
     """HTTPS base URL the app is reachable under (the Telegram webhook is registered there)."""
     catalog_file: Path = Path("data/catalog/products_master.yaml")
-    """Catalog loaded into an empty database at start-up of `kramar serve`."""
+    """Catalog file `kramar catalog import` reads when given no file."""
     max_catalog_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     """Largest catalog file (YAML/CSV) accepted, in bytes."""
     max_photo_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)

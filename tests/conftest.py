@@ -85,3 +85,6 @@ async def fx_redis_url(redis_server: RedisServer) -> str:
     await client.flushall()
     await client.aclose()
     return redis_server.url
+
+
+pytest_plugins = ["tests.fixtures_app"]

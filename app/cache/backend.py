@@ -6,10 +6,10 @@ request is still served (the Redis backend logs once per outage and counts it in
 
 from __future__ import annotations
 
-import builtins
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    import builtins
     from collections.abc import Sequence
 
 

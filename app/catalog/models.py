@@ -34,6 +34,8 @@ from app.db.base import Base, TimestampMixin
 class Product(TimestampMixin, Base):
     __tablename__ = "products"
     __table_args__ = (CheckConstraint("price >= 0", name="price_not_negative"),)
+    # Fetch server-made timestamps with RETURNING: an expired attribute cannot lazy-load in async.
+    __mapper_args__ = {"eager_defaults": True}
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     sku: Mapped[str] = mapped_column(String(32), unique=True, nullable=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from decimal import Decimal
 
     from sqlalchemy import ColumnElement
-    from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 PHOTO_PATH = "/api/v1/products/{sku}/photos/{position}"
 
@@ -79,11 +79,37 @@ def _in_stock() -> ColumnElement[bool]:
     return exists().where(Variant.product_id == Product.id, Variant.stock > 0)
 
 
-class CatalogService:
-    """Reads and writes the catalog through one `AsyncSession`; writes commit."""
+class CardCache(Protocol):
+    """What the service needs of `app.cache.product.ProductCache`."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    async def get(self, sku: str) -> schemas.Product | None: ...
+
+    async def invalidate(self, *skus: str) -> None: ...
+
+
+async def load_card(
+    session_factory: async_sessionmaker[AsyncSession], sku: str
+) -> schemas.Product | None:
+    """The card of `sku` (active or not) straight from the database: the product cache's loader."""
+    async with session_factory() as session:
+        product = await session.scalar(select(Product).where(Product.sku == sku))
+        return None if product is None else to_card(product)
+
+
+class CatalogService:
+    """Reads and writes the catalog through one `AsyncSession`; writes commit.
+
+    With a `product_cache`, cards are read through it and every write invalidates the card it
+    changed right after its commit, so the next read shows the new price or stock.
+    """
+
+    def __init__(self, session: AsyncSession, product_cache: CardCache | None = None) -> None:
         self.session = session
+        self.product_cache = product_cache
+
+    async def _changed(self, sku: str) -> None:
+        if self.product_cache is not None:
+            await self.product_cache.invalidate(sku)
 
     async def _load(self, sku: str) -> Product:
         product = await self.session.scalar(select(Product).where(Product.sku == sku))
@@ -92,10 +118,17 @@ class CatalogService:
         return product
 
     async def get_product(self, sku: str, *, include_inactive: bool = False) -> schemas.Product:
-        product = await self._load(sku)
-        if not product.active and not include_inactive:
+        card: schemas.Product | None
+        if self.product_cache is not None:
+            card = await self.product_cache.get(sku)
+        else:
+            product = await self.session.scalar(
+                select(Product).where(Product.sku == sku).execution_options(populate_existing=True)
+            )
+            card = None if product is None else to_card(product)
+        if card is None or (not card.active and not include_inactive):
             raise ProductNotFoundError(sku)
-        return to_card(product)
+        return card
 
     async def search(
         self,
@@ -213,6 +246,7 @@ class CatalogService:
         except IntegrityError as error:  # a concurrent create of the same SKU
             await self.session.rollback()
             raise ProductExistsError(data.sku) from error
+        await self._changed(data.sku)
         return await self.get_product(data.sku, include_inactive=True)
 
     async def update_product(self, sku: str, changes: schemas.ProductUpdate) -> schemas.Product:
@@ -221,6 +255,7 @@ class CatalogService:
             if value is not None:
                 setattr(product, field, value)
         await self.session.commit()
+        await self._changed(sku)
         return await self.get_product(sku, include_inactive=True)
 
     async def set_price(self, sku: str, price: Decimal) -> schemas.Product:
@@ -240,5 +275,5 @@ class CatalogService:
             raise VariantNotFoundError(sku, size, colour)
         variant.stock = qty
         await self.session.commit()
-        await self.session.refresh(product)
+        await self._changed(sku)
         return await self.get_product(sku, include_inactive=True)

@@ -1,0 +1,1 @@
+"""The manager's side: admin API auth (and, later, the web panel)."""

@@ -1,0 +1,70 @@
+"""The Litestar application: routes, dependencies, and the lifespan that opens the backends."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+from typing import TYPE_CHECKING
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from app.catalog.api import AdminProductController, ProductController
+from app.config import Settings, get_settings
+from app.db.runtime import open_database
+from app.errors import EXCEPTION_HANDLERS
+from app.health import live, ready
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from litestar.types import ControllerRouterHandler
+
+logger = logging.getLogger(__name__)
+
+# Catalog uploads are the largest bodies; everything else is small JSON.
+MAX_BODY_BYTES = 64 * 1024 * 1024
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the app. Backends open in the lifespan, so building is cheap and side-effect free."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        async with open_database(settings) as db:
+            app.state.db = db
+            app.state.product_cache = None
+            logger.info("kramar ready (database: %s)", "embedded" if db.embedded else "external")
+            yield
+
+    handlers: list[ControllerRouterHandler] = [ProductController, live, ready]
+    if settings.admin_token is not None:
+        handlers.append(AdminProductController)
+    else:
+        logger.info("KRAMAR_ADMIN_TOKEN unset: admin API disabled")
+
+    return Litestar(
+        route_handlers=handlers,
+        state=State({"settings": settings}),
+        lifespan=[lifespan],
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=MAX_BODY_BYTES,
+        openapi_config=OpenAPIConfig(
+            title="kramar",
+            version=version("kramar"),
+            description="Catalog API of the kramar shop assistant. Prices in UAH.",
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    "BearerToken": SecurityScheme(
+                        type="http", scheme="bearer", description="KRAMAR_ADMIN_TOKEN"
+                    )
+                }
+            ),
+        ),
+        debug=False,
+    )

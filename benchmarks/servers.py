@@ -1,0 +1,123 @@
+"""Starting servers for benchmarks: the real `kramar serve` (embedded Postgres) and the bare app."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVER_CPU = "0"  # the server on one core, the load generator on the other
+LOAD_CPU = "1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _pinned(cmd: list[str], cpu: str) -> list[str]:
+    taskset = shutil.which("taskset")
+    return [taskset, "-c", cpu, *cmd] if taskset and (os.cpu_count() or 1) > 1 else cmd
+
+
+def wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up in {timeout} s")
+
+
+@contextmanager
+def process(
+    cmd: list[str], env: dict[str, str], ready_url: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(_pinned(cmd, SERVER_CPU), env=env, cwd=ROOT)
+    try:
+        wait_http(ready_url)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def kramar_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KRAMAR_")}
+    env.update(KRAMAR_DATA_DIR=str(data_dir), KRAMAR_LOG_LEVEL="WARNING", **extra)
+    return env
+
+
+@contextmanager
+def kramar_server(**extra_env: str) -> Iterator[str]:
+    """`kramar serve` on the demo catalog in a fresh embedded Postgres; yields the base URL."""
+    data_dir = Path(tempfile.mkdtemp(prefix="kramar-bench-", dir="/tmp"))
+    env = kramar_env(data_dir, **extra_env)
+    port = free_port()
+    try:
+        kramar = [sys.executable, "-m", "app.cli"]
+        subprocess.run([*kramar, "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
+        subprocess.run(
+            [*kramar, "catalog", "import"], env=env, cwd=ROOT, check=True, capture_output=True
+        )
+        base = f"http://127.0.0.1:{port}"
+        with process([*kramar, "serve", "--port", str(port)], env, f"{base}/health/ready"):
+            yield base
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@contextmanager
+def bare_server() -> Iterator[str]:
+    port = free_port()
+    cmd = [
+        sys.executable, "-m", "uvicorn", "benchmarks.bare_app:app",
+        "--port", str(port), "--log-level", "warning", "--timeout-keep-alive", "65",
+    ]  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    with process(cmd, dict(os.environ), f"{base}/bare/x"):
+        yield base
+
+
+def wrk(url: str, seconds: int = 8, connections: int = 32) -> float:
+    """Requests per second that wrk sustains against `url` (after a 1 s warm-up)."""
+    binary = shutil.which("wrk")
+    if binary is None:
+        raise RuntimeError("wrk not found: run `make system-deps` (Debian package wrk)")
+    subprocess.run(
+        _pinned([binary, "-t1", "-c8", "-d1s", url], LOAD_CPU), check=True, capture_output=True
+    )
+    out = subprocess.run(
+        _pinned([binary, "-t1", f"-c{connections}", f"-d{seconds}s", url], LOAD_CPU),
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        raise RuntimeError(f"{url}: {errors.group(1)} error responses during the run:\n{out}")
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if match is None:
+        raise RuntimeError(f"cannot read wrk output:\n{out}")
+    return float(match.group(1))

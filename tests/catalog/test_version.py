@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import text
+
+from app.catalog.version import CatalogVersion
+from tests.factories import add_product
+
+
+async def _eventually(predicate, timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await predicate():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.01)
+
+
+async def test_a_write_from_another_connection_is_seen_through_notify(db, session_factory):
+    version = CatalogVersion(db)
+    await version.start()
+    try:
+        before = await version.current()
+        await add_product(session_factory)  # its own session and connection, like another process
+
+        async def bumped() -> bool:
+            return await version.current() > before
+
+        await _eventually(bumped)
+        assert await version.current() == await version.read()
+    finally:
+        await version.stop()
+
+
+async def test_a_lost_listener_falls_back_to_reading_and_reconnects(db, session_factory):
+    version = CatalogVersion(db, retry_seconds=0.05)
+    await version.start()
+    try:
+        async with db.connect() as conn:
+            killed = await conn.scalar(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE application_name = 'kramar-catalog-listener'"
+                )
+            )
+        assert killed >= 1
+        await add_product(session_factory)  # written while the listener may be down
+        assert await version.current() == await version.read()
+
+        async def listening_again() -> bool:
+            return version._version is not None
+
+        await _eventually(listening_again)
+        await add_product(session_factory)
+
+        async def caught_up() -> bool:
+            return await version.current() == await version.read()
+
+        await _eventually(caught_up)
+    finally:
+        await version.stop()
