@@ -59,11 +59,14 @@ class CatalogVersion:
         with contextlib.suppress(ValueError):
             self.observe(int(payload))
 
-    async def start(self, timeout: float = 10.0) -> None:
-        """Start listening in the background; waits until the first connection is made."""
+    async def start(self) -> None:
+        """Start listening in the background; waits (up to 10 s) for the first connection.
+
+        Without it the app still serves: `current()` then reads the database every time.
+        """
         self._task = asyncio.create_task(self._listen(), name="catalog-version-listener")
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._connected.wait(), timeout)
+            await asyncio.wait_for(self._connected.wait(), 10)
 
     async def _listen(self) -> None:
         while True:
@@ -73,7 +76,7 @@ class CatalogVersion:
                     self._dsn, server_settings={"application_name": APPLICATION_NAME}
                 )
                 lost = asyncio.Event()
-                conn.add_termination_listener(lambda _c: lost.set())
+                conn.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await conn.add_listener(CHANNEL, self._on_notify)
                 # Read after LISTEN: a write between the two is then seen one way or the other.
                 self._version = int(await conn.fetchval("SELECT version FROM catalog_state") or 0)

@@ -1,0 +1,80 @@
+"""The product card cache: `Product` JSON under `product:{version}:{sku}`, loaded on a miss."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, TypeAlias
+
+from pydantic import ValidationError
+
+from app.cache.singleflight import SingleFlight
+from app.catalog.schemas import Product
+from app.observability.metrics import CACHE_REQUESTS
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from app.cache.backend import CacheBackend
+
+log = logging.getLogger(__name__)
+
+ProductLoader: TypeAlias = "Callable[[str], Awaitable[Product | None]]"
+"""Loads one card from the database; None when there is no such SKU."""
+
+
+VersionSource: TypeAlias = "Callable[[], Awaitable[int]]"
+"""The current catalog version (`app.catalog.version.CatalogVersion.current`)."""
+
+
+def product_key(sku: str, version: int) -> str:
+    """The cache key of one product card as of one catalog version."""
+    return f"product:{version}:{sku}"
+
+
+class ProductCache:
+    """Product cards read through the cache, under keys that carry the catalog version.
+
+    Every catalog write bumps the version (database triggers), so the first read after a commit
+    uses a new key and loads the new card: no writer, in this process or any other, has to
+    remember to invalidate anything. Cards of old versions are never read again and expire.
+    A miss loads the card once however many callers ask at the same moment (single flight).
+    An unknown SKU (the loader returns None) is not cached, so a product created a moment later
+    is found at once.
+    """
+
+    def __init__(
+        self,
+        backend: CacheBackend,
+        loader: ProductLoader,
+        ttl: float,
+        version: VersionSource,
+    ) -> None:
+        self._backend = backend
+        self._loader = loader
+        self._ttl = ttl
+        self._version = version
+        self._flight: SingleFlight[str, Product | None] = SingleFlight()
+
+    async def get(self, sku: str) -> Product | None:
+        """The card of `sku`, or None when the catalog has no such product."""
+        key = product_key(sku, await self._version())
+        raw = await self._backend.get(key)
+        if raw is not None:
+            try:
+                product = Product.model_validate_json(raw)
+            except ValidationError:
+                # Written by an older version of the schema: load it again.
+                log.info("cached product %s no longer decodes; reloading", sku)
+            else:
+                CACHE_REQUESTS.labels("product", "hit").inc()
+                return product
+        CACHE_REQUESTS.labels("product", "miss").inc()
+        return await self._flight.do(key, lambda: self._load(sku, key))
+
+    async def _load(self, sku: str, key: str) -> Product | None:
+        # The row read here is at least as new as the version in `key`: storing a newer card
+        # under an older version's key is harmless, the reverse cannot happen.
+        product = await self._loader(sku)
+        if product is not None:
+            await self._backend.set(key, product.model_dump_json().encode(), self._ttl)
+        return product
