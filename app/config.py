@@ -58,8 +58,8 @@ class CacheSettings(BaseSettings):
     """Seconds a photo identification result stays cached."""
     session_ttl: int = Field(default=1800, ge=1)
     """Seconds of inactivity after which a chat session is forgotten (sliding)."""
-    vision_max_distance: int = Field(default=6, ge=0, le=32)
-    """Hamming distance (bits of 64) within which a cached photo counts as the same photo."""
+    vision_max_distance: int = Field(default=6, ge=0, le=7)
+    """pHash bits (of 64, at most 7) within which a cached photo counts as the same photo."""
 
 
 class VisionSettings(BaseSettings):
@@ -73,8 +73,10 @@ class VisionSettings(BaseSettings):
     """Largest decoded image in pixels (decompression-bomb guard)."""
     max_side: int = Field(default=1024, ge=64)
     """Longest side in pixels after the one downscale at intake."""
-    match_max_distance: int = Field(default=12, ge=0, le=64)
-    """Largest pHash Hamming distance to a catalog photo that still counts as a match."""
+    match_max_distance: int = Field(default=14, ge=0, le=64)
+    """Largest pHash distance (bits of 64) to a catalog photo that still counts as a match."""
+    match_max_color_distance: int = Field(default=6, ge=0, le=64)
+    """Largest colour-hash distance (bits of 64) for a photo to match or hit the cache."""
 
 
 class Settings(BaseSettings):
@@ -89,9 +91,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     """Port `kramar serve` listens on."""
     admin_token: SecretStr | None = None
-    """Bearer token of the admin API and panel; unset: admin routes are disabled."""
-    public_url: str | None = None
-    """HTTPS base URL the app is reachable under (the Telegram webhook is registered there)."""
+    """Bearer token of the admin API (/api/v1/admin/...); unset: admin routes are disabled."""
     catalog_file: Path = Path("data/catalog/products_master.yaml")
     """Catalog file `kramar catalog import` reads when given no file."""
     max_catalog_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)

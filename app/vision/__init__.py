@@ -1,0 +1,1 @@
+"""Customer photo intake and identification: safe decoding, perceptual hashes, photo index."""
