@@ -77,7 +77,7 @@ class Variant(Base):
     product_id: Mapped[int] = mapped_column(
         ForeignKey("products.id", ondelete="CASCADE"), nullable=False, index=True
     )
-    size: Mapped[str] = mapped_column(String(40), nullable=False)
+    size: Mapped[str] = mapped_column(String(60), nullable=False)
     colour: Mapped[str] = mapped_column(String(60), nullable=False)
     stock: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
+from app.config import DatabaseSettings
 from app.db import migrate
 from app.db.engine import create_engine, normalize_url
-from app.config import DatabaseSettings
 
 
 async def test_fresh_database_is_behind_until_migrated(postgres):
@@ -18,7 +18,9 @@ async def test_fresh_database_is_behind_until_migrated(postgres):
         await migrate.ensure_current(engine)
         await migrate.upgrade(engine)  # idempotent
         async with engine.connect() as conn:
-            ext = await conn.scalar(text("SELECT extversion FROM pg_extension WHERE extname='vector'"))
+            ext = await conn.scalar(
+                text("SELECT extversion FROM pg_extension WHERE extname='vector'")
+            )
         assert ext
     finally:
         await engine.dispose()

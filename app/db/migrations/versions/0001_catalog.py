@@ -112,7 +112,7 @@ def upgrade() -> None:
         "product_variants",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
         sa.Column("product_id", sa.BigInteger(), nullable=False),
-        sa.Column("size", sa.String(length=40), nullable=False),
+        sa.Column("size", sa.String(length=60), nullable=False),
         sa.Column("colour", sa.String(length=60), nullable=False),
         sa.Column("stock", sa.Integer(), nullable=False),
         sa.CheckConstraint("stock >= 0", name=op.f("ck_product_variants_stock_not_negative")),

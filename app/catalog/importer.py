@@ -1,0 +1,414 @@
+"""Importing a catalog file into the database: photos loaded and checked, a plan, one transaction.
+
+`load_catalog` (a file) or `load_upload` (bytes and photos from a request) validate everything and
+raise `CatalogFileError` with every problem; `import_catalog` compares the products with the
+database and writes only what differs, so importing an unchanged file writes nothing and leaves the
+catalog version where it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select
+
+from app.catalog.errors import CatalogFileError
+from app.catalog.fileformat import describe_sizes, parse_catalog, read_catalog
+from app.catalog.models import Photo, Product, Variant
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from app.catalog.fileformat import Format, ParsedCatalog
+    from app.catalog.schemas import ProductIn
+
+# (phash, colorhash) of a photo's bytes as signed 64-bit integers; see `app.vision`.
+PhotoHasher = Callable[[bytes], tuple[int, int | None]]
+
+# Any fixed number; it only has to differ from the other advisory locks (migrations).
+IMPORT_LOCK_ID = 5_172_938
+URL_PREFIXES = ("http://", "https://")
+_scheme_re = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+# What an import compares, in the order of the file format; all but stock and photos are columns.
+FIELDS = (
+    *("name", "category", "price", "description", "sizes", "colours", "stock"),
+    *("visual_features", "recognition_tips", "tags", "photos", "active"),
+)
+COLUMNS = tuple(name for name in FIELDS if name not in {"stock", "photos"})
+
+
+@dataclass(frozen=True)
+class LoadedPhoto:
+    """A product photo as the file names it: read and checked, or an http(s) URL kept as is."""
+
+    source: str
+    content: bytes | None
+    content_type: str | None
+    sha256: str | None
+    # "file:line: SKU.photos[0]", to name the photo in later problems.
+    where: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class CatalogItem:
+    """A valid product with its photos, ready to import."""
+
+    product: ProductIn
+    photos: tuple[LoadedPhoto, ...]
+
+
+@dataclass
+class ImportPlan:
+    """What an import does (or, in a dry run, would do)."""
+
+    added: list[str] = field(default_factory=list)
+    changed: dict[str, list[str]] = field(default_factory=dict)
+    deactivated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    dry_run: bool = False
+
+    def touched_skus(self) -> list[str]:
+        """SKUs whose cached cards are stale once this import commits."""
+        return [*self.added, *self.changed, *self.deactivated]
+
+    def summary(self, limit: int = 10) -> str:
+        """One line: `added 3, changed 2 (KR-KS-001: price, stock), deactivated 0, unchanged 27`."""
+        shown = [
+            f"{sku}: {', '.join(fields)}" for sku, fields in list(self.changed.items())[:limit]
+        ]
+        if len(self.changed) > limit:
+            shown.append(f"and {len(self.changed) - limit} more")
+        details = f" ({'; '.join(shown)})" if shown else ""
+        counts = (len(self.added), len(self.changed), len(self.deactivated))
+        if self.dry_run:
+            return (
+                f"would add {counts[0]}, change {counts[1]}{details}, deactivate {counts[2]}; "
+                f"unchanged {self.unchanged} (dry run: nothing written)"
+            )
+        return (
+            f"added {counts[0]}, changed {counts[1]}{details}, deactivated {counts[2]}, "
+            f"unchanged {self.unchanged}"
+        )
+
+
+# Loading ---------------------------------------------------------------------------------------
+
+
+def load_catalog(path: Path, *, max_catalog_bytes: int, max_photo_bytes: int) -> list[CatalogItem]:
+    """Read the catalog file at `path` and the photo files it names (relative to its folder).
+
+    Raises `CatalogFileError` with every problem of the file and its photos.
+    """
+    catalog = read_catalog(path, max_bytes=max_catalog_bytes)
+    return load_photos(catalog, folder=path.parent, max_photo_bytes=max_photo_bytes)
+
+
+def load_upload(
+    data: bytes,
+    *,
+    name: str,
+    max_catalog_bytes: int,
+    max_photo_bytes: int,
+    photos: Mapping[str, bytes] | None = None,
+    fmt: Format | None = None,
+) -> list[CatalogItem]:
+    """Validate an uploaded catalog; its photo files come from `photos` (keyed as the file names
+    them, e.g. `photos/KR-KS-001.png`), never from the server's disk.
+
+    Raises `CatalogFileError` with every problem of the file and its photos.
+    """
+    catalog = parse_catalog(data, name=name, max_bytes=max_catalog_bytes, fmt=fmt)
+    return load_photos(
+        catalog, folder=None, extra_photos=photos or {}, max_photo_bytes=max_photo_bytes
+    )
+
+
+def load_photos(
+    catalog: ParsedCatalog,
+    *,
+    folder: Path | None,
+    max_photo_bytes: int,
+    extra_photos: Mapping[str, bytes] | None = None,
+) -> list[CatalogItem]:
+    """Attach the photos to the products of a parsed catalog; raise `CatalogFileError` with the
+    file's problems and every photo problem (missing, too big, not PNG/JPEG/WebP)."""
+    reader = _PhotoReader(folder, extra_photos or {}, max_photo_bytes)
+    items: list[CatalogItem] = []
+    for source_product in catalog.products:
+        product = source_product.product
+        photos: list[LoadedPhoto] = []
+        for index, (source, line) in enumerate(
+            zip(product.photos, source_product.photo_lines, strict=True)
+        ):
+            where = f"{catalog.name}:{line}: {product.sku}.photos[{index}]"
+            photo = reader.load(source, where)
+            if isinstance(photo, str):
+                catalog.problems.append(f"{where}: {photo}")
+            else:
+                photos.append(photo)
+        items.append(CatalogItem(product, tuple(photos)))
+    for where, source in catalog.unchecked_photos:
+        problem = reader.load(source.strip(), where)
+        if isinstance(problem, str):
+            catalog.problems.append(f"{where}: {problem}")
+    catalog.raise_for_problems()
+    return items
+
+
+class _PhotoReader:
+    def __init__(self, folder: Path | None, uploads: Mapping[str, bytes], max_bytes: int) -> None:
+        self.folder = folder
+        self.uploads = uploads
+        self.max_bytes = max_bytes
+        # One catalog often shows the same photo for several products: read it once.
+        self.seen: dict[str, tuple[bytes, str, str] | str] = {}
+
+    def load(self, source: str, where: str) -> LoadedPhoto | str:
+        """The loaded photo, or what is wrong with it."""
+        if source.startswith(URL_PREFIXES):
+            return LoadedPhoto(source, None, None, None, where)
+        if _scheme_re.match(source) and not re.match(r"^[A-Za-z]:[\\/]", source):
+            return f"{source!r}: only files and http:// or https:// URLs are supported"
+        relative = PurePosixPath(source.replace("\\", "/"))
+        if relative.is_absolute() or ".." in relative.parts or re.match(r"^[A-Za-z]:", source):
+            return f"{source!r}: a photo path must be relative, inside the catalog file's folder"
+        key = str(relative)
+        if key not in self.seen:
+            self.seen[key] = self._read(key)
+        found = self.seen[key]
+        if isinstance(found, str):
+            return found
+        content, content_type, digest = found
+        return LoadedPhoto(source, content, content_type, digest, where)
+
+    def _read(self, relative: str) -> tuple[bytes, str, str] | str:
+        if self.folder is None:
+            content = self.uploads.get(relative)
+            if content is None:
+                return f"{relative!r} was not uploaded with the catalog"
+        else:
+            path = self.folder / relative
+            try:
+                size = path.stat().st_size
+                if size > self.max_bytes:
+                    return self._too_big(relative, size)
+                with path.open("rb") as file:
+                    content = file.read(self.max_bytes + 1)
+            except FileNotFoundError:
+                return f"no such file {relative!r} (looked for {path.absolute()})"
+            except IsADirectoryError:
+                return f"{relative!r} is a folder, not a photo"
+            except OSError as error:
+                return f"cannot read {relative!r}: {error.strerror}"
+        if len(content) > self.max_bytes:
+            return self._too_big(relative, len(content))
+        content_type = image_type(content)
+        if content_type is None:
+            return f"{relative!r} is not a PNG, JPEG or WebP image"
+        return content, content_type, hashlib.sha256(content).hexdigest()
+
+    def _too_big(self, relative: str, size: int) -> str:
+        return f"{relative!r} is {describe_sizes(size, self.max_bytes)}"
+
+
+def image_type(content: bytes) -> str | None:
+    """The content type of PNG, JPEG or WebP bytes by their magic numbers, else None."""
+    if content.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if content.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+# Planning and writing --------------------------------------------------------------------------
+
+
+async def count_products(session_factory: async_sessionmaker[AsyncSession]) -> int:
+    """How many products the catalog has, active or not."""
+    async with session_factory() as session:
+        return await session.scalar(select(func.count(Product.id))) or 0
+
+
+async def import_catalog(
+    session_factory: async_sessionmaker[AsyncSession],
+    items: Sequence[CatalogItem],
+    *,
+    prune: bool = False,
+    dry_run: bool = False,
+    photo_hasher: PhotoHasher | None = None,
+) -> ImportPlan:
+    """Upsert `items` by SKU in one transaction, writing only what differs; return the plan.
+
+    `prune` deactivates active products the items do not name (nothing is ever deleted).
+    `dry_run` computes the plan and writes nothing. With `photo_hasher`, every stored file photo
+    gets its perceptual hashes (computed only for photos whose bytes are new to the database).
+    Call `plan.touched_skus()` after this returns to invalidate cached cards.
+    """
+    plan = ImportPlan(dry_run=dry_run)
+    async with session_factory() as session, session.begin():
+        # Two imports at once (the operator and a person) would race on new SKUs.
+        await session.execute(select(func.pg_advisory_xact_lock(IMPORT_LOCK_ID)))
+        existing = {p.sku: p for p in await session.scalars(select(Product))}
+        hashing = photo_hasher is not None
+        for item in items:
+            product = existing.get(item.product.sku)
+            if product is None:
+                plan.added.append(item.product.sku)
+                continue
+            differences = _differences(product, item, hashing=hashing)
+            if differences:
+                plan.changed[item.product.sku] = differences
+            else:
+                plan.unchanged += 1
+        if prune:
+            named = {item.product.sku for item in items}
+            plan.deactivated = sorted(
+                sku for sku, product in existing.items() if product.active and sku not in named
+            )
+        if dry_run:
+            return plan
+
+        hashes = await _hashes(existing.values(), items, plan, photo_hasher)
+        for item in items:
+            sku = item.product.sku
+            if sku in plan.changed:
+                _update(existing[sku], item, plan.changed[sku], hashes)
+            elif sku not in existing:
+                session.add(_new_product(item, hashes))
+        for sku in plan.deactivated:
+            existing[sku].active = False
+    return plan
+
+
+def _differences(product: Product, item: CatalogItem, *, hashing: bool) -> list[str]:
+    """Names of the fields where the database differs from the file, in the file's order."""
+    data = item.product
+    differences: list[str] = []
+    for name in FIELDS:
+        if name == "stock":
+            differ = {(v.size, v.colour): v.stock for v in product.variants} != data.stock_map()
+        elif name == "photos":
+            differ = [(p.source, p.sha256) for p in product.photos] != [
+                (p.source, p.sha256) for p in item.photos
+            ] or (
+                # Photos stored before hashing was wired in get their hashes now.
+                hashing and any(p.sha256 is not None and p.phash is None for p in product.photos)
+            )
+        else:  # Decimal, str, bool or list: == compares them exactly
+            differ = getattr(product, name) != getattr(data, name)
+        if differ:
+            differences.append(name)
+    return differences
+
+
+_Hashes = dict[str, tuple[int | None, int | None]]
+
+
+async def _hashes(
+    stored: Iterable[Product],
+    items: Sequence[CatalogItem],
+    plan: ImportPlan,
+    photo_hasher: PhotoHasher | None,
+) -> _Hashes:
+    """(phash, colorhash) by sha256 of every file photo the import writes."""
+    if photo_hasher is None:
+        return {}
+    known: _Hashes = {}
+    for product in stored:
+        for row in product.photos:
+            if row.sha256 is not None and row.phash is not None:
+                known[row.sha256] = (row.phash, row.colorhash)
+    todo: dict[str, LoadedPhoto] = {}
+    added = set(plan.added)
+    for item in items:
+        sku = item.product.sku
+        if sku in added or "photos" in plan.changed.get(sku, ()):
+            for photo in item.photos:
+                if photo.sha256 is not None and photo.sha256 not in known:
+                    todo.setdefault(photo.sha256, photo)
+    if todo:
+        computed = await asyncio.to_thread(_run_hasher, photo_hasher, list(todo.values()))
+        known.update(computed)
+    return known
+
+
+def _run_hasher(photo_hasher: PhotoHasher, photos: list[LoadedPhoto]) -> _Hashes:
+    results: _Hashes = {}
+    problems: list[str] = []
+    for photo in photos:
+        assert photo.content is not None and photo.sha256 is not None
+        try:
+            results[photo.sha256] = photo_hasher(photo.content)
+        # The hasher decodes untrusted images: any failure is a problem with that photo.
+        except Exception as error:
+            problems.append(f"{photo.where}: cannot read the image: {error}")
+    if problems:
+        raise CatalogFileError(problems)
+    return results
+
+
+def _photo_row(photo: LoadedPhoto, position: int, hashes: _Hashes) -> Photo:
+    phash, colorhash = hashes.get(photo.sha256 or "", (None, None))
+    return Photo(
+        position=position,
+        source=photo.source,
+        content=photo.content,
+        content_type=photo.content_type,
+        sha256=photo.sha256,
+        phash=phash,
+        colorhash=colorhash,
+    )
+
+
+def _new_product(item: CatalogItem, hashes: _Hashes) -> Product:
+    data = item.product
+    return Product(
+        sku=data.sku,
+        **{name: getattr(data, name) for name in COLUMNS},
+        variants=[Variant(size=s, colour=c, stock=q) for (s, c), q in data.stock_map().items()],
+        photos=[_photo_row(photo, i, hashes) for i, photo in enumerate(item.photos)],
+    )
+
+
+def _update(product: Product, item: CatalogItem, changed: list[str], hashes: _Hashes) -> None:
+    """Write the changed fields; variants and photos are updated in place, keyed by size × colour
+    and by position, so unchanged rows keep their ids and no unique constraint trips mid-flush."""
+    data = item.product
+    for name in COLUMNS:
+        if name in changed:
+            setattr(product, name, getattr(data, name))
+    if "stock" in changed:
+        wanted = data.stock_map()
+        for variant in list(product.variants):
+            key = (variant.size, variant.colour)
+            if key not in wanted:
+                product.variants.remove(variant)
+            elif variant.stock != wanted[key]:
+                variant.stock = wanted[key]
+        have = {(v.size, v.colour) for v in product.variants}
+        product.variants.extend(
+            Variant(size=s, colour=c, stock=q) for (s, c), q in wanted.items() if (s, c) not in have
+        )
+    if "photos" in changed:
+        old = list(product.photos)
+        for position, photo in enumerate(item.photos):
+            new = _photo_row(photo, position, hashes)
+            if position >= len(old):
+                product.photos.append(new)
+                continue
+            row = old[position]
+            if (row.source, row.sha256, row.phash) != (new.source, new.sha256, new.phash):
+                for name in ("source", "content", "content_type", "sha256", "phash", "colorhash"):
+                    setattr(row, name, getattr(new, name))
+        for row in old[len(item.photos) :]:
+            product.photos.remove(row)

@@ -1,0 +1,86 @@
+"""The `kramar` command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from app.catalog.commands import catalog
+from app.config import describe_settings, get_settings
+
+if TYPE_CHECKING:
+    from collections.abc import Coroutine
+
+
+def run(coro: Coroutine[Any, Any, int | None]) -> None:
+    """Run a command's coroutine and exit with its status (0 when it returns None)."""
+    sys.exit(asyncio.run(coro) or 0)
+
+
+@click.group()
+@click.version_option(package_name="kramar")
+def main() -> None:
+    """kramar: the AI sales assistant of a clothing shop on Telegram."""
+    logging.basicConfig(
+        level=get_settings().log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # Alembic announces its plugins and pgserver every pg_ctl call at INFO; only problems matter.
+    for chatty in ("alembic", "pgserver"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on [default: KRAMAR_HOST].")
+@click.option("--port", default=None, type=int, help="Port to listen on [default: KRAMAR_PORT].")
+def serve(host: str | None, port: int | None) -> None:
+    """Serve the API (and, later, the bot) until interrupted."""
+    import uvicorn
+
+    from app.server import create_app
+
+    settings = get_settings()
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level.lower(),
+        # Longer than the usual load-balancer idle timeout (60 s), so the proxy closes first.
+        timeout_keep_alive=65,
+    )
+
+
+@main.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    from app.db import migrate as migrations
+    from app.db.runtime import open_database
+
+    async def go() -> None:
+        async with open_database(get_settings(), check_schema=False) as db:
+            await migrations.upgrade(db.engine)
+            revisions = ", ".join(sorted(await migrations.current_revisions(db.engine)))
+        click.echo(f"database schema at {revisions}")
+
+    run(go())
+
+
+@main.command("config")
+def show_config() -> None:
+    """Print every KRAMAR_ setting with its default, as a Markdown table."""
+    click.echo("| variable | default | what it does |")
+    click.echo("|---|---|---|")
+    for name, default, description in describe_settings():
+        shown = f"`{default}`" if default else "(unset)"
+        click.echo(f"| `{name}` | {shown} | {description} |")
+
+
+main.add_command(catalog)
+
+
+if __name__ == "__main__":
+    main()
