@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 from importlib.metadata import version
 from typing import TYPE_CHECKING
 
@@ -12,11 +13,17 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from app.catalog.api import AdminProductController, ProductController
+from app.cache.factory import create_backend
+from app.cache.product import ProductCache
+from app.cache.vision import VisionCache
+from app.catalog.api import AdminCatalogController, AdminProductController, ProductController
+from app.catalog.service import load_card
+from app.catalog.version import CatalogVersion
 from app.config import Settings, get_settings
 from app.db.runtime import open_database
 from app.errors import EXCEPTION_HANDLERS
 from app.health import live, ready
+from app.vision.pipeline import CatalogPhotoIndex, PhotoIdentifier
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -35,15 +42,46 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with open_database(settings) as db:
-            app.state.db = db
-            app.state.product_cache = None
-            logger.info("kramar ready (database: %s)", "embedded" if db.embedded else "external")
+        async with open_database(settings) as db, AsyncExitStack() as stack:
+            version = CatalogVersion(db.engine)
+            await version.start()
+            stack.push_async_callback(version.stop)
+            backend = create_backend(settings)
+            stack.push_async_callback(backend.close)
+            cards = ProductCache(
+                backend,
+                partial(load_card, db.session_factory),
+                ttl=settings.cache.product_ttl,
+                version=version.current,
+            )
+            app.state.update(
+                db=db,
+                catalog_version=version,
+                cache_backend=backend,
+                product_cache=cards,
+                identifier=PhotoIdentifier(
+                    cache=VisionCache(
+                        backend,
+                        settings.cache.vision_ttl,
+                        settings.cache.vision_max_distance,
+                        settings.vision.match_max_color_distance,
+                    ),
+                    index=CatalogPhotoIndex(db.session_factory, version),
+                    cards=cards.get,
+                    version=version,
+                    settings=settings.vision,
+                ),
+            )
+            logger.info(
+                "kramar ready (database: %s, cache: %s)",
+                "embedded" if db.embedded else "external",
+                backend.name,
+            )
             yield
 
     handlers: list[ControllerRouterHandler] = [ProductController, live, ready]
     if settings.admin_token is not None:
-        handlers.append(AdminProductController)
+        handlers += [AdminProductController, AdminCatalogController]
     else:
         logger.info("KRAMAR_ADMIN_TOKEN unset: admin API disabled")
 

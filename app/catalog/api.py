@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
 
 from litestar import Controller, Response, get, patch, post, put
-from litestar.datastructures import State
+from litestar.datastructures import State, UploadFile
 from litestar.di import NamedDependency, Provide
-from litestar.params import JSONBody, Parameter
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, JSONBody, Parameter
 
 from app.admin.auth import admin_guard
 from app.catalog import schemas
+from app.catalog.exporter import render_catalog
+from app.catalog.fileformat import parse_catalog
+from app.catalog.importer import import_catalog as run_import
+from app.catalog.importer import load_photos
 from app.catalog.service import CatalogService
+from app.vision.pipeline import catalog_photo_hasher
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -20,7 +28,9 @@ if TYPE_CHECKING:
 
 async def provide_catalog(state: State) -> AsyncIterator[CatalogService]:
     async with state.db.session_factory() as session:
-        yield CatalogService(session, product_cache=state.product_cache)
+        yield CatalogService(
+            session, product_cache=state.product_cache, version=state.catalog_version
+        )
 
 
 Catalog = NamedDependency[CatalogService]
@@ -152,3 +162,93 @@ class AdminProductController(Controller):
     )
     async def deactivate_product(self, catalog: Catalog, sku: SkuParam) -> schemas.Product:
         return await catalog.deactivate(sku)
+
+
+@dataclass
+class CatalogUpload:
+    """A catalog file and, optionally, photo files named as the catalog names them."""
+
+    file: UploadFile
+    photos: list[UploadFile] = field(default_factory=list)
+
+
+class AdminCatalogController(Controller):
+    """Whole-catalog upload and download for the shop's manager."""
+
+    path = "/api/v1/admin/catalog"
+    tags = ["admin"]
+    guards = [admin_guard]
+    dependencies = {"catalog": Provide(provide_catalog)}
+    security = [{"BearerToken": []}]
+
+    @post(
+        "/import",
+        operation_id="ImportCatalog",
+        summary="Upload products_master.yaml or a CSV (multipart: file, photos)",
+        description=(
+            "Validates the whole file first: any problem gives 422 with every problem as "
+            "`file:line: field: what is wrong`, and nothing is written. Photos the file names "
+            "may be uploaded as `photos` parts whose file names are the paths in the catalog "
+            "(e.g. photos/KR-KS-001.png); photos already stored under the same path are reused."
+        ),
+        status_code=200,
+    )
+    async def import_catalog(
+        self,
+        state: State,
+        catalog: Catalog,
+        data: Annotated[CatalogUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+        dry_run: Annotated[bool, Parameter(description="Only report what would change")] = False,
+        prune: Annotated[
+            bool, Parameter(description="Deactivate products missing from the file")
+        ] = False,
+    ) -> schemas.ImportResult:
+        settings = state.settings
+        content = await data.file.read()
+        uploads = {photo.filename: await photo.read() for photo in data.photos}
+        parsed = await asyncio.to_thread(
+            parse_catalog,
+            content,
+            name=data.file.filename or "catalog",
+            max_bytes=settings.max_catalog_bytes,
+        )
+        named = {source for item in parsed.products for source in item.product.photos}
+        stored = await catalog.stored_photos(named - uploads.keys())
+        items = await asyncio.to_thread(
+            load_photos,
+            parsed,
+            folder=None,
+            max_photo_bytes=settings.max_photo_bytes,
+            extra_photos={**stored, **uploads},
+        )
+        plan = await run_import(
+            state.db.session_factory,
+            items,
+            prune=prune,
+            dry_run=dry_run,
+            photo_hasher=catalog_photo_hasher(settings.vision),
+        )
+        if not dry_run:
+            state.catalog_version.observe(await catalog.catalog_version())
+        return schemas.ImportResult(
+            added=plan.added,
+            changed=plan.changed,
+            deactivated=plan.deactivated,
+            unchanged=plan.unchanged,
+            dry_run=plan.dry_run,
+            summary=plan.summary(),
+        )
+
+    @get(
+        "/export",
+        operation_id="ExportCatalog",
+        summary="The catalog as products_master.yaml (photo paths as stored)",
+        media_type="application/yaml",
+    )
+    async def export_catalog(self, state: State) -> Response[str]:
+        text = await render_catalog(state.db.session_factory)
+        return Response(
+            text,
+            media_type="application/yaml; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="products_master.yaml"'},
+        )

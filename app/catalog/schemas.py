@@ -187,3 +187,14 @@ class StockAnswer(BaseModel):
     sku: str
     in_stock: bool
     variants: list[Variant]
+
+
+class ImportResult(BaseModel):
+    """What a catalog upload changed (or, with dry_run, would change)."""
+
+    added: list[str]
+    changed: dict[str, list[str]] = Field(description="SKU → names of the fields that changed")
+    deactivated: list[str]
+    unchanged: int
+    dry_run: bool
+    summary: str

@@ -18,6 +18,7 @@ from app.catalog.errors import (
 from app.catalog.models import CatalogState, Photo, Product, Variant
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from decimal import Decimal
 
     from sqlalchemy import ColumnElement
@@ -27,7 +28,8 @@ PHOTO_PATH = "/api/v1/products/{sku}/photos/{position}"
 
 
 def photo_url(sku: str, photo: Photo) -> str:
-    if photo.content is None and photo.source.startswith(("http://", "https://")):
+    # sha256 is set exactly when bytes are stored; `content` is deferred: never load it here.
+    if photo.sha256 is None and photo.source.startswith(("http://", "https://")):
         return photo.source
     return PHOTO_PATH.format(sku=sku, position=photo.position)
 
@@ -84,7 +86,11 @@ class CardCache(Protocol):
 
     async def get(self, sku: str) -> schemas.Product | None: ...
 
-    async def invalidate(self, *skus: str) -> None: ...
+
+class VersionObserver(Protocol):
+    """What the service needs of `app.catalog.version.CatalogVersion`."""
+
+    def observe(self, version: int) -> None: ...
 
 
 async def load_card(
@@ -99,17 +105,25 @@ async def load_card(
 class CatalogService:
     """Reads and writes the catalog through one `AsyncSession`; writes commit.
 
-    With a `product_cache`, cards are read through it and every write invalidates the card it
-    changed right after its commit, so the next read shows the new price or stock.
+    With a `product_cache`, cards are read through it. Its keys carry the catalog version, which
+    the database bumps on every write; after its own commits the service tells `version` the new
+    number at once, so the very next read in this process uses the new key without waiting for
+    the NOTIFY to come back.
     """
 
-    def __init__(self, session: AsyncSession, product_cache: CardCache | None = None) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        product_cache: CardCache | None = None,
+        version: VersionObserver | None = None,
+    ) -> None:
         self.session = session
         self.product_cache = product_cache
+        self.version = version
 
     async def _changed(self, sku: str) -> None:
-        if self.product_cache is not None:
-            await self.product_cache.invalidate(sku)
+        if self.version is not None:
+            self.version.observe(await self.catalog_version())
 
     async def _load(self, sku: str) -> Product:
         product = await self.session.scalar(select(Product).where(Product.sku == sku))
@@ -216,6 +230,19 @@ class CatalogService:
         if photo is None or photo.content is None:
             raise PhotoNotFoundError(sku, position)
         return photo.content, photo.content_type or "application/octet-stream"
+
+    async def stored_photos(self, sources: Iterable[str]) -> dict[str, bytes]:
+        """Bytes already stored for these photo paths, so an uploaded catalog may omit them."""
+        wanted = sorted(set(sources))
+        if not wanted:
+            return {}
+        rows = await self.session.execute(
+            select(Photo.source, Photo.content)
+            .where(Photo.source.in_(wanted), Photo.content.is_not(None))
+            .order_by(Photo.id)
+        )
+        # The newest row wins where products share a path.
+        return {source: content for source, content in rows if content is not None}
 
     async def catalog_version(self) -> int:
         return await self.session.scalar(select(CatalogState.version)) or 0
