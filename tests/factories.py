@@ -44,5 +44,5 @@ def product_in(**overrides: Any) -> ProductIn:
 async def add_product(
     session_factory: async_sessionmaker[AsyncSession], **overrides: Any
 ) -> Product:
-    async with session_factory() as session:
-        return await CatalogService(session).create_product(product_in(**overrides))
+    async with CatalogService(session_factory) as catalog:
+        return await catalog.create_product(product_in(**overrides))

@@ -26,6 +26,10 @@ VersionSource: TypeAlias = "Callable[[], Awaitable[int]]"
 """The current catalog version (`app.catalog.version.CatalogVersion.current`)."""
 
 
+CardEntry: TypeAlias = tuple[Product, bytes]
+"""A card and its JSON."""
+
+
 def product_key(sku: str, version: int) -> str:
     """The cache key of one product card as of one catalog version."""
     return f"product:{version}:{sku}"
@@ -40,7 +44,13 @@ class ProductCache:
     A miss loads the card once however many callers ask at the same moment (single flight).
     An unknown SKU (the loader returns None) is not cached, so a product created a moment later
     is found at once.
+
+    In front of the backend sits a small in-process layer of parsed cards with their JSON. The
+    version makes it as safe as the shared layer (it is emptied when the version moves), and it
+    saves the round trip to Redis, the parsing and, for the API, the serialising.
     """
+
+    L1_MAX = 4096
 
     def __init__(
         self,
@@ -53,11 +63,34 @@ class ProductCache:
         self._loader = loader
         self._ttl = ttl
         self._version = version
-        self._flight: SingleFlight[str, Product | None] = SingleFlight()
+        self._flight: SingleFlight[str, CardEntry | None] = SingleFlight()
+        self._l1: dict[str, CardEntry] = {}
+        self._l1_version = -1
 
     async def get(self, sku: str) -> Product | None:
         """The card of `sku`, or None when the catalog has no such product."""
-        key = product_key(sku, await self._version())
+        entry = await self.get_entry(sku)
+        return None if entry is None else entry[0]
+
+    async def get_entry(self, sku: str) -> CardEntry | None:
+        """The card of `sku` with its JSON encoding, or None when there is no such product."""
+        version = await self._version()
+        if version != self._l1_version:
+            self._l1.clear()
+            self._l1_version = version
+        entry = self._l1.get(sku)
+        if entry is None:
+            entry = await self._get_shared(sku, product_key(sku, version))
+            # Keep it only if no newer version was seen while we waited.
+            if entry is not None and self._l1_version == version:
+                if len(self._l1) >= self.L1_MAX:
+                    del self._l1[next(iter(self._l1))]  # the oldest: dicts keep insertion order
+                self._l1[sku] = entry
+        else:
+            CACHE_REQUESTS.labels("product", "hit").inc()
+        return entry
+
+    async def _get_shared(self, sku: str, key: str) -> CardEntry | None:
         raw = await self._backend.get(key)
         if raw is not None:
             try:
@@ -67,14 +100,16 @@ class ProductCache:
                 log.info("cached product %s no longer decodes; reloading", sku)
             else:
                 CACHE_REQUESTS.labels("product", "hit").inc()
-                return product
+                return product, raw
         CACHE_REQUESTS.labels("product", "miss").inc()
         return await self._flight.do(key, lambda: self._load(sku, key))
 
-    async def _load(self, sku: str, key: str) -> Product | None:
+    async def _load(self, sku: str, key: str) -> CardEntry | None:
         # The row read here is at least as new as the version in `key`: storing a newer card
         # under an older version's key is harmless, the reverse cannot happen.
         product = await self._loader(sku)
-        if product is not None:
-            await self._backend.set(key, product.model_dump_json().encode(), self._ttl)
-        return product
+        if product is None:
+            return None
+        raw = product.model_dump_json().encode()
+        await self._backend.set(key, raw, self._ttl)
+        return product, raw

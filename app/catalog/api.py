@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
 
-from litestar import Controller, Response, get, patch, post, put
+from litestar import Controller, MediaType, Response, get, patch, post, put
 from litestar.datastructures import State, UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, JSONBody, Parameter
 
 from app.admin.auth import admin_guard
@@ -27,10 +28,10 @@ if TYPE_CHECKING:
 
 
 async def provide_catalog(state: State) -> AsyncIterator[CatalogService]:
-    async with state.db.session_factory() as session:
-        yield CatalogService(
-            session, product_cache=state.product_cache, version=state.catalog_version
-        )
+    async with CatalogService(
+        state.db.session_factory, product_cache=state.product_cache, version=state.catalog_version
+    ) as catalog:
+        yield catalog
 
 
 Catalog = NamedDependency[CatalogService]
@@ -77,10 +78,14 @@ class ProductController(Controller):
         )
 
     @get(
-        "/{sku:str}", operation_id="GetProduct", summary="One product card with variants and photos"
+        "/{sku:str}",
+        operation_id="GetProduct",
+        summary="One product card with variants and photos",
+        responses={200: ResponseSpec(data_container=schemas.Product, description="The card")},
     )
-    async def get_product(self, catalog: Catalog, sku: SkuParam) -> schemas.Product:
-        return await catalog.get_product(sku)
+    async def get_product(self, catalog: Catalog, sku: SkuParam) -> Response[bytes]:
+        # The cache keeps each card's JSON: sent as stored, not parsed and encoded again.
+        return Response(await catalog.get_product_json(sku), media_type=MediaType.JSON)
 
     @get("/{sku:str}/stock", operation_id="GetProductStock", summary="Stock per size × colour")
     async def get_product_stock(

@@ -186,3 +186,18 @@ async def test_openapi_schema_documents_the_api(client):
     assert "/api/v1/products/{sku}" in schema["paths"]
     operation_ids = {op["operationId"] for path in schema["paths"].values() for op in path.values()}
     assert {"ListProducts", "GetProduct", "SetProductPrice"} <= operation_ids
+
+
+async def test_product_card_response_is_documented_in_the_schema(client):
+    schema = (await client.get("/schema/openapi.json")).json()
+    answer = schema["paths"]["/api/v1/products/{sku}"]["get"]["responses"]["200"]
+    assert answer["content"]["application/json"]["schema"]["$ref"].endswith("/Product")
+
+
+async def test_inactive_product_is_hidden_from_customers_but_not_from_the_admin(
+    client, session_factory
+):
+    await add_product(session_factory, sku="KR-H-1", active=False)
+    assert (await client.get("/api/v1/products/KR-H-1")).status_code == 404
+    admin = await client.get("/api/v1/admin/products/KR-H-1", headers=ADMIN)
+    assert admin.status_code == 200 and admin.json()["active"] is False

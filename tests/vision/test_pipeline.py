@@ -94,8 +94,8 @@ async def test_a_deactivated_product_is_never_answered_from_the_cache(identifier
     data = jpeg(photo("KR-TS-002.png"))
     assert (await identifier.identify(data)).source == "photo_index"
 
-    async with session_factory() as session:
-        await CatalogService(session).deactivate("KR-TS-002")
+    async with CatalogService(session_factory) as catalog:
+        await catalog.deactivate("KR-TS-002")
 
     result = await identifier.identify(data)
     assert result.sku is None and result.source == "none"
@@ -106,10 +106,8 @@ async def test_a_changed_product_is_identified_afresh(identifier, session_factor
 
     data = jpeg(photo("KR-SK-001.png"))
     await identifier.identify(data)
-    async with session_factory() as session:
-        await CatalogService(session).update_product(
-            "KR-SK-001", ProductUpdate(name="Спідниця «Хвиля 2»")
-        )
+    async with CatalogService(session_factory) as catalog:
+        await catalog.update_product("KR-SK-001", ProductUpdate(name="Спідниця «Хвиля 2»"))
 
     result = await identifier.identify(data)
     assert (result.sku, result.source) == ("KR-SK-001", "photo_index")
