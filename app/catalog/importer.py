@@ -21,6 +21,8 @@ from sqlalchemy import func, select
 from app.catalog.errors import CatalogFileError
 from app.catalog.fileformat import describe_sizes, parse_catalog, read_catalog
 from app.catalog.models import Photo, Product, Variant
+from app.vision.errors import UnsupportedFormatError
+from app.vision.intake import sniff_format
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -210,24 +212,15 @@ class _PhotoReader:
                 return f"cannot read {relative!r}: {error.strerror}"
         if len(content) > self.max_bytes:
             return self._too_big(relative, len(content))
-        content_type = image_type(content)
-        if content_type is None:
+        try:
+            # The same sniffing as customer photos get: one list of formats kramar accepts.
+            content_type = f"image/{sniff_format(content).lower()}"
+        except UnsupportedFormatError:
             return f"{relative!r} is not a PNG, JPEG or WebP image"
         return content, content_type, hashlib.sha256(content).hexdigest()
 
     def _too_big(self, relative: str, size: int) -> str:
         return f"{relative!r} is {describe_sizes(size, self.max_bytes)}"
-
-
-def image_type(content: bytes) -> str | None:
-    """The content type of PNG, JPEG or WebP bytes by their magic numbers, else None."""
-    if content.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if content.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
-        return "image/webp"
-    return None
 
 
 # Planning and writing --------------------------------------------------------------------------
