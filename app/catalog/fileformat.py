@@ -41,7 +41,7 @@ from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
 from app.catalog.errors import CatalogFileError
-from app.catalog.schemas import SKU_PATTERN, ProductIn, StockLine
+from app.catalog.schemas import SKU_PATTERN, ProductIn, StockLine, stock_problems
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -511,6 +511,7 @@ def _validate(raw_products: list[_RawProduct], catalog: ParsedCatalog) -> None:
             product = ProductIn.model_validate(raw.data)
         except ValidationError as error:
             catalog.problems.extend(_describe(name, raw, error))
+            catalog.problems.extend(_raw_stock_problems(name, raw))
             photos = raw.data.get("photos")
             if isinstance(photos, list):
                 catalog.unchecked_photos.extend(
@@ -523,6 +524,31 @@ def _validate(raw_products: list[_RawProduct], catalog: ParsedCatalog) -> None:
             continue
         photo_lines = tuple(raw.line_of(("photos", i)) for i in range(len(product.photos)))
         catalog.products.append(SourceProduct(product, raw.line, photo_lines))
+
+
+def _raw_stock_problems(name: str, raw: _RawProduct) -> Iterator[str]:
+    """Stock lines naming undeclared variants, in a product that failed validation otherwise."""
+    assert isinstance(raw.data, dict)
+    sizes, colours, stock = (raw.data.get(k) for k in ("sizes", "colours", "stock"))
+    if not (isinstance(sizes, list) and isinstance(colours, list) and isinstance(stock, list)):
+        return
+    lines = [
+        (str(line.get("size")), str(line.get("colour")))
+        for line in stock
+        if isinstance(line, dict) and isinstance(line.get("size"), str | int)
+    ]
+    if len(lines) != len(stock):
+        return  # a malformed line: its own error is reported, the indexes would not match
+    for path, message in stock_problems([str(x) for x in sizes], [str(x) for x in colours], lines):
+        loc = _path_loc(path)
+        yield f"{name}:{raw.line_of(loc)}: {raw.field_name(loc)}: {message}"
+
+
+def _path_loc(path: str) -> Loc:
+    """("stock", 2, "size") from "stock[2].size"."""
+    match = re.fullmatch(r"stock\[(\d+)\](?:\.(\w+))?", path)
+    assert match is not None
+    return ("stock", int(match.group(1)), *((match.group(2),) if match.group(2) else ()))
 
 
 def _describe(name: str, raw: _RawProduct, error: ValidationError) -> Iterator[str]:

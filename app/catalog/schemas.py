@@ -46,6 +46,29 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+def stock_problems(
+    sizes: list[str], colours: list[str], lines: list[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """(path, message) for every stock line whose size or colour is not declared, or is repeated.
+
+    A plain function, so the importer can check raw lines of a product whose other fields failed
+    validation (a model validator would not run then) and report every problem at once.
+    """
+    problems: list[tuple[str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    for index, (size, colour) in enumerate(lines):
+        if size not in sizes:
+            problems.append((f"stock[{index}].size", f"size {size!r} is not among sizes {sizes}"))
+        if colour not in colours:
+            problems.append(
+                (f"stock[{index}].colour", f"colour {colour!r} is not among colours {colours}")
+            )
+        if (size, colour) in seen:
+            problems.append((f"stock[{index}]", f"{size}/{colour} is listed twice"))
+        seen.add((size, colour))
+    return problems
+
+
 class StockLine(Strict):
     """How many pieces of one size × colour the shop has."""
 
@@ -81,24 +104,7 @@ class ProductIn(Strict):
 
     def stock_problems(self) -> list[tuple[str, str]]:
         """(path inside the product, message) for stock lines that name no declared variant."""
-        problems: list[tuple[str, str]] = []
-        seen: set[tuple[str, str]] = set()
-        for index, line in enumerate(self.stock):
-            if line.size not in self.sizes:
-                problems.append(
-                    (f"stock[{index}].size", f"size {line.size!r} is not among sizes {self.sizes}")
-                )
-            if line.colour not in self.colours:
-                problems.append(
-                    (
-                        f"stock[{index}].colour",
-                        f"colour {line.colour!r} is not among colours {self.colours}",
-                    )
-                )
-            if (line.size, line.colour) in seen:
-                problems.append((f"stock[{index}]", f"{line.size}/{line.colour} is listed twice"))
-            seen.add((line.size, line.colour))
-        return problems
+        return stock_problems(self.sizes, self.colours, [(x.size, x.colour) for x in self.stock])
 
     def stock_map(self) -> dict[tuple[str, str], int]:
         """Quantity for every size × colour; combinations not listed have 0."""

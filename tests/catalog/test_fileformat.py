@@ -201,3 +201,18 @@ def test_yaml_written_as_utf8_with_bom_is_read(tmp_path):
     path.write_bytes(b"\xef\xbb\xbf" + GOOD.encode())
 
     assert read_catalog(path, max_bytes=LIMIT).problems == []
+
+
+def test_unknown_stock_variant_is_reported_alongside_other_errors_of_the_product(tmp_path):
+    products = [
+        product(
+            "KR-KS-001",
+            price=Decimal("-1"),
+            stock=[{"size": "XXL", "colour": "рожевий", "qty": 1}],
+        )
+    ]
+    path = write_yaml(tmp_path, products)
+    with pytest.raises(CatalogFileError) as raised:
+        read_catalog(path, max_bytes=10_000_000).raise_for_problems()
+    fields = [problem.split(": ")[1] for problem in raised.value.problems]
+    assert fields == ["KR-KS-001.price", "KR-KS-001.stock[0].size"]
