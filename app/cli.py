@@ -11,6 +11,7 @@ import click
 
 from app.catalog.commands import catalog
 from app.config import describe_settings, get_settings
+from app.llm.commands import costs
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine
@@ -80,6 +81,7 @@ def show_config() -> None:
 
 
 main.add_command(catalog)
+main.add_command(costs)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.llm.settings import LLMSettings
+
 
 def _group(prefix: str) -> SettingsConfigDict:
     return SettingsConfigDict(
@@ -105,6 +107,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = Field(default_factory=RedisSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
     vision: VisionSettings = Field(default_factory=VisionSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
 
 
 @lru_cache(maxsize=1)
