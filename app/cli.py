@@ -12,6 +12,7 @@ import click
 from app.catalog.commands import catalog
 from app.config import describe_settings, get_settings
 from app.llm.commands import costs
+from app.rag.commands import reindex_command
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine
@@ -82,6 +83,7 @@ def show_config() -> None:
 
 main.add_command(catalog)
 main.add_command(costs)
+main.add_command(reindex_command)
 
 
 if __name__ == "__main__":

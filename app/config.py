@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -81,6 +82,25 @@ class VisionSettings(BaseSettings):
     """Largest colour-hash distance (bits of 64) for a photo to match or hit the cache."""
 
 
+class RagSettings(BaseSettings):
+    """Text retrieval: which embedder makes the product vectors."""
+
+    model_config = _group("KRAMAR_RAG_")
+
+    embedder: Literal["hashing", "openai"] = "hashing"
+    """hashing: local character n-grams, no network; openai: an OpenAI-compatible endpoint."""
+    openai_model: str = "text-embedding-3-small"
+    """Embedding model when embedder=openai."""
+    openai_dim: int = Field(default=1536, ge=1, le=16000)
+    """Dimensions of that model's vectors."""
+    openai_base_url: str = "https://api.openai.com/v1"
+    """OpenAI-compatible base URL of the embedding endpoint."""
+    openai_api_key: SecretStr | None = None
+    """API key of the embedding endpoint."""
+    top_k: int = Field(default=3, ge=1, le=20)
+    """Products put into a prompt (the RAG top-k)."""
+
+
 class Settings(BaseSettings):
     """Everything kramar can be told, grouped by part."""
 
@@ -108,6 +128,7 @@ class Settings(BaseSettings):
     cache: CacheSettings = Field(default_factory=CacheSettings)
     vision: VisionSettings = Field(default_factory=VisionSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    rag: RagSettings = Field(default_factory=RagSettings)
 
 
 @lru_cache(maxsize=1)

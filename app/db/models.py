@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from app.catalog import models as catalog_models
 from app.db.base import Base
+from app.rag import models as rag_models
 
 metadata = Base.metadata
 
-__all__ = ["catalog_models", "metadata"]
+__all__ = ["catalog_models", "metadata", "rag_models"]

@@ -1,0 +1,1 @@
+"""Text retrieval over the catalog: embedders, the pgvector index, hybrid search, prompt context."""

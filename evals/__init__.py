@@ -1,0 +1,1 @@
+"""Quality evals with thresholds: retrieval (text → SKU), and later photos and conversations."""
