@@ -99,7 +99,9 @@ class RedisLedger:
         self,
         url: str,
         *,
-        timeout: float = 0.25,
+        # Longer than the caches' 0.25 s: a lost spend record makes the budget undercount, and
+        # this runs beside model calls that take seconds, not on a millisecond path.
+        timeout: float = 1.0,
         retention_days: int = 90,
         client: Redis | None = None,
     ) -> None:
