@@ -23,6 +23,11 @@ from app.config import Settings, get_settings
 from app.db.runtime import open_database
 from app.errors import EXCEPTION_HANDLERS
 from app.health import live, ready
+from app.llm.client import ModelChain
+from app.llm.commands import open_ledger
+from app.rag.embedders import create_embedder
+from app.rag.search import retrieve
+from app.vision.model import ModelVision
 from app.vision.pipeline import CatalogPhotoIndex, PhotoIdentifier
 
 if TYPE_CHECKING:
@@ -48,6 +53,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
             stack.push_async_callback(version.stop)
             backend = create_backend(settings)
             stack.push_async_callback(backend.close)
+            ledger = open_ledger(settings)
+            stack.push_async_callback(ledger.close)
+            chain = ModelChain(settings.llm, ledger=ledger)
+            stack.push_async_callback(chain.close)
+            embedder = create_embedder(settings.rag)
+
+            async def top_skus(query: str, k: int) -> list[str]:
+                hits = await retrieve(db.session_factory, embedder, query, k=k)
+                return [hit.sku for hit in hits]
+
             cards = ProductCache(
                 backend,
                 partial(load_card, db.session_factory),
@@ -70,12 +85,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
                     cards=cards.get,
                     version=version,
                     settings=settings.vision,
+                    model=ModelVision(
+                        chain, top_skus, cards.get, settings.vision, k=settings.rag.top_k
+                    ),
                 ),
+                model_chain=chain,
             )
             logger.info(
-                "kramar ready (database: %s, cache: %s)",
+                "kramar ready (database: %s, cache: %s, model links: %d, embedder: %s)",
                 "embedded" if db.embedded else "external",
                 backend.name,
+                len(settings.llm.links),
+                embedder.name,
             )
             yield
 

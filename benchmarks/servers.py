@@ -10,14 +10,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import AsyncIterator, Iterator
+
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_CPU = "0"  # the server on one core, the load generator on the other
@@ -121,3 +123,35 @@ def wrk(url: str, seconds: int = 8, connections: int = 32) -> float:
     if match is None:
         raise RuntimeError(f"cannot read wrk output:\n{out}")
     return float(match.group(1))
+
+
+@asynccontextmanager
+async def demo_database() -> AsyncIterator[tuple[AsyncEngine, async_sessionmaker[AsyncSession]]]:
+    """A fresh embedded Postgres holding the demo catalog with photo hashes and RAG vectors."""
+    import asyncio
+
+    from app.catalog.importer import import_catalog, load_catalog
+    from app.config import DatabaseSettings, VisionSettings
+    from app.db import migrate
+    from app.db.embedded import EmbeddedPostgres
+    from app.db.engine import create_engine, create_session_factory
+    from app.rag.embedders import HashingEmbedder
+    from app.rag.indexer import reindex
+    from app.vision.pipeline import catalog_photo_hasher
+
+    root = Path(tempfile.mkdtemp(prefix="kramar-bench-", dir="/tmp"))
+    pg = EmbeddedPostgres(root)
+    try:
+        engine = create_engine(await asyncio.to_thread(pg.start), DatabaseSettings())
+        await migrate.upgrade(engine)
+        session_factory = create_session_factory(engine)
+        demo = ROOT / "data" / "catalog" / "products_master.yaml"
+        items = load_catalog(demo, max_catalog_bytes=20_000_000, max_photo_bytes=5_000_000)
+        hasher = catalog_photo_hasher(VisionSettings())
+        await import_catalog(session_factory, items, photo_hasher=hasher)
+        await reindex(session_factory, HashingEmbedder())
+        yield engine, session_factory
+        await engine.dispose()
+    finally:
+        pg.stop()
+        shutil.rmtree(root, ignore_errors=True)

@@ -32,10 +32,11 @@ if TYPE_CHECKING:
     from app.catalog.version import CatalogVersion
     from app.config import VisionSettings
     from app.vision.hashing import PhotoHashes
+    from app.vision.model import ModelVision
 
 log = logging.getLogger(__name__)
 
-Source = Literal["cache", "photo_index", "none"]
+Source = Literal["cache", "photo_index", "model", "none"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,10 @@ class Identification:
     source: Source
     distance: int | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
+    question: str | None = None
+    """What the model suggests asking the customer when it could not tell."""
+    candidates: list[str] = field(default_factory=list)
+    """The RAG top-k the model chose among (for "is it one of these?")."""
 
 
 class CatalogPhotoIndex:
@@ -116,14 +121,16 @@ class PhotoIdentifier:
         cards: Callable[[str], Awaitable[Card | None]],
         version: CatalogVersion,
         settings: VisionSettings,
+        model: ModelVision | None = None,
     ) -> None:
+        self._model = model
         self._cache = cache
         self._index = index
         self._cards = cards
         self._version = version
         self._settings = settings
 
-    async def identify(self, photo: bytes) -> Identification:
+    async def identify(self, photo: bytes, caption: str | None = None) -> Identification:
         """Raises `app.vision.errors.ImageRejectedError` for photos that must not be decoded."""
         started = time.perf_counter()
         timings: dict[str, float] = {}
@@ -163,20 +170,54 @@ class PhotoIdentifier:
         if match is not None:
             card = await self._cards(match.sku)
             if card is not None and card.active:
-                await self._remember(hashes, sha256, match.sku, match.confidence, card)
+                await self._remember(
+                    hashes, sha256, match.sku, match.confidence, card, "photo_index"
+                )
                 lap("store", mark)
                 return self._done(
                     match.sku, match.confidence, "photo_index", match.distance, timings, started
                 )
+        if self._model is not None and self._model.enabled:
+            verdict = await self._model.identify(photo, caption)
+            mark = lap("model", mark)
+            card = await self._cards(verdict.sku) if verdict.sku else None
+            if verdict.sku and card is not None and card.active:
+                await self._remember(hashes, sha256, verdict.sku, verdict.confidence, card, "model")
+                lap("store", mark)
+                return self._done(
+                    verdict.sku,
+                    verdict.confidence,
+                    "model",
+                    None,
+                    timings,
+                    started,
+                    candidates=verdict.candidates,
+                )
+            return self._done(
+                None,
+                0.0,
+                "none",
+                None,
+                timings,
+                started,
+                question=verdict.question,
+                candidates=verdict.candidates,
+            )
         return self._done(None, 0.0, "none", None, timings, started)
 
     async def _remember(
-        self, hashes: PhotoHashes, sha256: str, sku: str, confidence: float, card: Card
+        self,
+        hashes: PhotoHashes,
+        sha256: str,
+        sku: str,
+        confidence: float,
+        card: Card,
+        source: Literal["photo_index", "model"],
     ) -> None:
         entry = VisionEntry(
             sku=sku,
             confidence=confidence,
-            source="photo_index",
+            source=source,
             catalog_version=await self._version.current(),
             product_updated_at=card.updated_at,
         )
@@ -190,6 +231,9 @@ class PhotoIdentifier:
         distance: int | None,
         timings: dict[str, float],
         started: float,
+        *,
+        question: str | None = None,
+        candidates: list[str] | None = None,
     ) -> Identification:
         elapsed = time.perf_counter() - started
         timings["total"] = elapsed * 1e3
@@ -197,4 +241,6 @@ class PhotoIdentifier:
         VISION_LATENCY.observe(elapsed)
         if sku is not None:
             VISION_CONFIDENCE.observe(confidence)
-        return Identification(sku, confidence, source, distance, timings)
+        return Identification(
+            sku, confidence, source, distance, timings, question, candidates or []
+        )
