@@ -73,7 +73,7 @@ class VisionSettings(BaseSettings):
     max_pixels: int = Field(default=40_000_000, ge=10_000)
     """Largest decoded image in pixels (decompression-bomb guard)."""
     max_side: int = Field(default=1024, ge=64)
-    """Longest side in pixels after the one downscale at intake."""
+    """Longest side in pixels of a photo as the model gets it (the one downscale at intake)."""
     match_max_distance: int = Field(default=14, ge=0, le=64)
     """Largest pHash distance (bits of 64) to a catalog photo that still counts as a match."""
     match_max_color_distance: int = Field(default=6, ge=0, le=64)

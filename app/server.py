@@ -72,7 +72,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             app.state.update(
                 db=db,
                 catalog_version=version,
-                cache_backend=backend,
                 product_cache=cards,
                 identifier=PhotoIdentifier(
                     cache=VisionCache(
@@ -89,7 +88,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
                         chain, top_skus, cards.get, settings.vision, k=settings.rag.top_k
                     ),
                 ),
-                model_chain=chain,
             )
             logger.info(
                 "kramar ready (database: %s, cache: %s, model links: %d, embedder: %s)",

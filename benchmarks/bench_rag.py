@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import random
-import shutil
 import statistics
-import tempfile
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, cast
 
@@ -26,16 +23,13 @@ from sqlalchemy import func, select, text
 
 from app.catalog.schemas import Product as Card
 from app.catalog.schemas import Variant
-from app.config import DatabaseSettings
-from app.db import migrate
-from app.db.embedded import EmbeddedPostgres
-from app.db.engine import create_engine, create_session_factory
 from app.rag.context import build_context
 from app.rag.embedders import HashingEmbedder
 from app.rag.indexer import HNSW_WITH, content_hash, embedding_text, prepare_index
 from app.rag.models import HNSW_INDEX
 from app.rag.search import EF_SEARCH, filters, nearest, retrieve
 from benchmarks.table import Row
+from tests.servers.postgres import migrated_database
 
 if TYPE_CHECKING:
     from app.rag.indexer import Describable
@@ -121,7 +115,7 @@ def ms(samples: list[float]) -> tuple[float, float]:
     return statistics.median(samples) * 1e3, cuts[98] * 1e3
 
 
-async def load(pg: EmbeddedPostgres, session_factory, embedder: HashingEmbedder, size: int):
+async def load(dsn: str, session_factory, embedder: HashingEmbedder, size: int):
     """Products and their embeddings by COPY, then the HNSW index built once over all rows."""
     rng = random.Random(size)
     async with session_factory() as session, session.begin():
@@ -130,7 +124,7 @@ async def load(pg: EmbeddedPostgres, session_factory, embedder: HashingEmbedder,
         await prepare_index(session, embedder)
         # Building the graph once after the load is far faster than inserting into it row by row.
         await session.execute(text(f"DROP INDEX {HNSW_INDEX}"))
-    conn = await asyncpg.connect(host=str(pg.pgdata), user="postgres", database="kramar")
+    conn = await asyncpg.connect(dsn)
     await register_vector(conn)
     embed_s = copy_s = 0.0
     for start in range(0, size, CHUNK):
@@ -205,9 +199,9 @@ async def top3(session_factory, vector: list[float], *, exact: bool) -> list[str
         return list(await session.scalars(nearest(vector, conditions, 3)))
 
 
-async def measure(pg, session_factory, embedder: HashingEmbedder, size: int) -> list[Row]:
+async def measure(dsn: str, session_factory, embedder: HashingEmbedder, size: int) -> list[Row]:
     group = f"rag {size // 1000}k"
-    embed_s, copy_s, index_s = await load(pg, session_factory, embedder, size)
+    embed_s, copy_s, index_s = await load(dsn, session_factory, embedder, size)
     rows = [
         Row(group, "build: embed (hashing)", embed_s, "s", note=f"{size / embed_s:,.0f}/s"),
         Row(group, "build: COPY products + vectors", copy_s, "s"),
@@ -293,21 +287,13 @@ def context_rows() -> list[Row]:
 
 
 async def main(sizes: tuple[int, ...] = SIZES) -> list[Row]:
-    root = Path(tempfile.mkdtemp(prefix="kramar-bench-", dir="/tmp"))
-    pg = EmbeddedPostgres(root)
-    try:
-        engine = create_engine(await asyncio.to_thread(pg.start), DatabaseSettings())
-        await migrate.upgrade(engine)
-        session_factory = create_session_factory(engine)
+    async with migrated_database() as (engine, session_factory):
+        dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         embedder = HashingEmbedder()
         rows: list[Row] = []
         for size in sizes:
-            rows += await measure(pg, session_factory, embedder, size)
-        await engine.dispose()
-        return rows + context_rows()
-    finally:
-        pg.stop()
-        shutil.rmtree(root, ignore_errors=True)
+            rows += await measure(dsn, session_factory, embedder, size)
+    return rows + context_rows()
 
 
 def run() -> list[Row]:

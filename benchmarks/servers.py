@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+    Scratch = tuple[AsyncEngine, async_sessionmaker[AsyncSession]]
+
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_CPU = "0"  # the server on one core, the load generator on the other
 LOAD_CPU = "1"
@@ -126,32 +128,19 @@ def wrk(url: str, seconds: int = 8, connections: int = 32) -> float:
 
 
 @asynccontextmanager
-async def demo_database() -> AsyncIterator[tuple[AsyncEngine, async_sessionmaker[AsyncSession]]]:
+async def demo_database() -> AsyncIterator[Scratch]:
     """A fresh embedded Postgres holding the demo catalog with photo hashes and RAG vectors."""
-    import asyncio
-
     from app.catalog.importer import import_catalog, load_catalog
-    from app.config import DatabaseSettings, VisionSettings
-    from app.db import migrate
-    from app.db.embedded import EmbeddedPostgres
-    from app.db.engine import create_engine, create_session_factory
+    from app.config import VisionSettings
     from app.rag.embedders import HashingEmbedder
     from app.rag.indexer import reindex
     from app.vision.pipeline import catalog_photo_hasher
+    from tests.servers.postgres import migrated_database
 
-    root = Path(tempfile.mkdtemp(prefix="kramar-bench-", dir="/tmp"))
-    pg = EmbeddedPostgres(root)
-    try:
-        engine = create_engine(await asyncio.to_thread(pg.start), DatabaseSettings())
-        await migrate.upgrade(engine)
-        session_factory = create_session_factory(engine)
+    async with migrated_database() as (engine, session_factory):
         demo = ROOT / "data" / "catalog" / "products_master.yaml"
         items = load_catalog(demo, max_catalog_bytes=20_000_000, max_photo_bytes=5_000_000)
         hasher = catalog_photo_hasher(VisionSettings())
         await import_catalog(session_factory, items, photo_hasher=hasher)
         await reindex(session_factory, HashingEmbedder())
         yield engine, session_factory
-        await engine.dispose()
-    finally:
-        pg.stop()
-        shutil.rmtree(root, ignore_errors=True)

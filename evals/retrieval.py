@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,13 +17,10 @@ from typing import TYPE_CHECKING
 import yaml
 
 from app.catalog.importer import import_catalog, load_catalog
-from app.config import DatabaseSettings
-from app.db import migrate
-from app.db.embedded import EmbeddedPostgres
-from app.db.engine import create_engine, create_session_factory
 from app.rag.embedders import Embedder, HashingEmbedder, OpenAIEmbedder
 from app.rag.indexer import reindex
 from app.rag.search import retrieve
+from tests.servers.postgres import migrated_database
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -96,12 +91,7 @@ def table(results: list[Result]) -> str:
 
 
 async def main(embedders: list[Embedder]) -> list[Result]:
-    root = Path(tempfile.mkdtemp(prefix="kramar-eval-", dir="/tmp"))
-    pg = EmbeddedPostgres(root)
-    try:
-        engine = create_engine(await asyncio.to_thread(pg.start), DatabaseSettings())
-        await migrate.upgrade(engine)
-        session_factory = create_session_factory(engine)
+    async with migrated_database() as (_, session_factory):
         items = load_catalog(DEMO, max_catalog_bytes=20_000_000, max_photo_bytes=5_000_000)
         await import_catalog(session_factory, items)
         cases = load_cases()
@@ -109,11 +99,7 @@ async def main(embedders: list[Embedder]) -> list[Result]:
         for embedder in embedders:
             await reindex(session_factory, embedder)
             results.append(await evaluate(session_factory, embedder, cases))
-        await engine.dispose()
         return results
-    finally:
-        pg.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def cli() -> None:

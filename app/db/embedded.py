@@ -13,7 +13,6 @@ from sqlalchemy.engine import URL
 
 if TYPE_CHECKING:
     from pathlib import Path
-    from types import TracebackType
 
 logger = logging.getLogger(__name__)
 
@@ -53,14 +52,3 @@ class EmbeddedPostgres:
         if self._server is not None:
             self._server.cleanup()  # type: ignore[attr-defined]
             self._server = None
-
-    def __enter__(self) -> URL:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -6,7 +6,7 @@ import pytest
 from openai import AsyncOpenAI
 
 from app.rag.embedders import EmbeddingError, HashingEmbedder, OpenAIEmbedder, normalize
-from tests.rag.openai_embeddings import EmbeddingsServer, fake_vector
+from tests.servers.openai import OpenAIServer
 
 
 def cosine(a: list[float], b: list[float]) -> float:
@@ -56,7 +56,9 @@ def test_normalize_folds_apostrophes_and_transliterates_latin() -> None:
 
 
 async def test_openai_embedder_batches_and_keeps_input_order() -> None:
-    with EmbeddingsServer(dim=8) as server:
+    server = OpenAIServer(dimensions=8)
+    server.start()
+    try:
         embedder = OpenAIEmbedder(
             lambda: AsyncOpenAI(api_key="test", base_url=server.base_url, max_retries=0),
             model="text-embedding-3-small",
@@ -65,19 +67,25 @@ async def test_openai_embedder_batches_and_keeps_input_order() -> None:
         )
         texts = ["a", "bb cc", "ddd", "e e e e"]
         vectors = await embedder.embed(texts)
-    assert [len(r["input"]) for r in server.requests] == [2, 2]
+    finally:
+        server.stop()
+    assert [len(r.body["input"]) for r in server.requests] == [2, 2]
     for text, vector in zip(texts, vectors, strict=True):
-        expected = fake_vector(text, 8)
+        expected = server.embedding(text, 8)
         norm = math.sqrt(sum(x * x for x in expected))
-        assert vector == pytest.approx([x / norm for x in expected], rel=1e-6)
+        assert vector == pytest.approx([x / norm for x in expected], rel=1e-5)
     assert embedder.name == "openai:text-embedding-3-small:8"
 
 
 async def test_openai_embedder_rejects_a_wrong_dimension() -> None:
-    with EmbeddingsServer(dim=8, answer_dim=4) as server:
+    server = OpenAIServer(dimensions=4)  # a misconfigured model: 4 dimensions, not 8
+    server.start()
+    try:
         embedder = OpenAIEmbedder(
             lambda: AsyncOpenAI(api_key="test", base_url=server.base_url, max_retries=0),
             dim=8,
         )
         with pytest.raises(EmbeddingError, match="4 dimensions"):
             await embedder.embed(["x"])
+    finally:
+        server.stop()

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import URL
-
+from app.config import DatabaseSettings
+from app.db import migrate
 from app.db.embedded import EmbeddedPostgres
+from app.db.engine import create_engine, create_session_factory
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from sqlalchemy.engine import URL
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+    Scratch = tuple[AsyncEngine, async_sessionmaker[AsyncSession]]
 
 
 class TestPostgres:
@@ -36,3 +48,20 @@ class TestPostgres:
     def stop(self) -> None:
         self._server.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+@asynccontextmanager
+async def migrated_database() -> AsyncIterator[
+    tuple[AsyncEngine, async_sessionmaker[AsyncSession]]
+]:
+    """A throwaway Postgres at the code's schema, for benchmarks and evals; gone afterwards."""
+    server = TestPostgres()
+    try:
+        engine = create_engine(await asyncio.to_thread(server.start), DatabaseSettings())
+        try:
+            await migrate.upgrade(engine)
+            yield engine, create_session_factory(engine)
+        finally:
+            await engine.dispose()
+    finally:
+        server.stop()
