@@ -5,6 +5,9 @@ set -euo pipefail
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v wrk >/dev/null || need+=(wrk)
+# promtool (from `prometheus`) checks and unit-tests the alert rules in charts/kramar/files/prometheus.
+command -v promtool >/dev/null || need+=(prometheus)
+command -v prometheus-alertmanager >/dev/null || need+=(prometheus-alertmanager)
 
 if ((${#need[@]})); then
     sudo=""

@@ -5,7 +5,19 @@ Label values are bounded sets (no chat ids, no SKUs), so the series count stays 
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 from prometheus_client import Counter, Gauge, Histogram
+
+# The bounded label sets; their series are created at 0 on import (_init_series below).
+EscalationLevel = Literal["L1", "L2"]
+EscalationReason = Literal["unsure", "asked", "model_down", "complaint", "payment", "delivery"]
+UpdateKind = Literal["message", "photo", "album", "callback", "contact", "command", "other"]
+UpdateOutcome = Literal["ok", "error", "duplicate", "poisoned"]
+OrderStatusLabel = Literal["new", "confirmed", "paid", "shipped", "done", "cancelled"]
+FunnelStage = Literal["init", "discovery", "identified", "variant_chosen", "checkout", "ordered"]
+SendOutcome = Literal["ok", "retry_after", "error"]
+AlertStatus = Literal["firing", "resolved", "duplicate", "error"]
 
 CACHE_REQUESTS = Counter(
     "cache_requests_total",
@@ -46,5 +58,97 @@ LLM_FALLBACKS = Counter(
     "llm_fallbacks_total", "Moves from one model link to the next (failure, breaker or budget)"
 )
 LLM_BREAKER_OPEN = Gauge(
-    "llm_breaker_open", "1 while the circuit breaker of a model link is open", ["model"]
+    "llm_breaker_open",
+    "1 while the circuit breaker of a model link is open",
+    ["model"],
+    # An idle worker has no evidence about a link; the one that tried it and failed has.
+    multiprocess_mode="livemax",
 )
+LLM_DAILY_BUDGET = Gauge(
+    "llm_daily_budget_usd",
+    "KRAMAR_LLM_DAILY_BUDGET_USD in US dollars (+Inf: no limit); the spend alert compares to it",
+    multiprocess_mode="livemax",
+)
+
+ESCALATIONS = Counter(
+    "escalations_total",
+    "Conversations handed to a person, by level (L1, L2) and reason",
+    ["level", "reason"],
+)
+TELEGRAM_UPDATES = Counter(
+    "telegram_updates_total",
+    "Telegram updates by kind and outcome (ok, error, duplicate, poisoned)",
+    ["kind", "outcome"],
+)
+TELEGRAM_SENDS = Counter(
+    "telegram_sends_total",
+    "Bot API calls that send something, by method and outcome (ok, retry_after, error)",
+    ["method", "outcome"],
+)
+INBOX_OLDEST_PENDING = Gauge(
+    "inbox_oldest_pending_seconds",
+    "Age in seconds of the oldest inbox update not processed yet (0: none pending)",
+    # Every worker measures the same shared inbox; the largest live reading is the truth.
+    multiprocess_mode="livemax",
+)
+INBOX_PENDING = Gauge(
+    "inbox_pending",
+    "Inbox updates not processed yet",
+    multiprocess_mode="livemax",
+)
+ORDERS = Counter(
+    "orders_total",
+    "Order status changes, by the status entered (new, confirmed, paid, shipped, done, cancelled)",
+    ["status"],
+)
+CONVERSATION_STAGE = Counter(
+    "conversation_stage_total",
+    "Conversations that reached a sales stage (the conversion funnel)",
+    ["stage"],
+)
+ANSWER_LATENCY = Histogram(
+    "answer_latency_seconds",
+    "Time from a Telegram update received to the bot's reply sent",
+    # 15 is a bound because the latency alert is at 15 s: its p95 is then exact at the threshold.
+    buckets=(0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30),
+)
+WEBHOOK_ACK = Histogram(
+    "webhook_ack_seconds",
+    "Time from a webhook request received to its 200 (the update is stored, not yet processed)",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5),
+)
+ALERTS_FORWARDED = Counter(
+    "alerts_forwarded_total",
+    "Alertmanager notifications forwarded to the staff chat, by status",
+    ["status"],
+)
+
+
+def set_llm_daily_budget(usd: float | None) -> None:
+    """Publish the daily model budget (None: no limit) for the spend alert to compare with."""
+    LLM_DAILY_BUDGET.set(float("inf") if usd is None else usd)
+
+
+def _init_series() -> None:
+    """Create every series of the bounded label sets at 0.
+
+    A counter that has never been incremented has no series, so `rate()` of it is empty rather
+    than 0 and ratio alerts and funnel panels show "no data" instead of zero.
+    """
+    for level in get_args(EscalationLevel):
+        for reason in get_args(EscalationReason):
+            ESCALATIONS.labels(level, reason)
+    for kind in get_args(UpdateKind):
+        for outcome in get_args(UpdateOutcome):
+            TELEGRAM_UPDATES.labels(kind, outcome)
+    for status in get_args(OrderStatusLabel):
+        ORDERS.labels(status)
+    for stage in get_args(FunnelStage):
+        CONVERSATION_STAGE.labels(stage)
+    for alert_status in get_args(AlertStatus):
+        ALERTS_FORWARDED.labels(alert_status)
+
+
+_init_series()
+# Until the settings are applied the budget is unknown, which must not read as a budget of $0.
+set_llm_daily_budget(None)
