@@ -57,6 +57,40 @@ def serve(host: str | None, port: int | None) -> None:
 
 
 @main.command()
+def chat() -> None:
+    """Talk to the shop in this terminal, as a Telegram customer would (no account needed)."""
+    from app.bot.terminal import chat_loop
+    from app.catalog.commands import load_items
+    from app.catalog.importer import count_products, import_catalog
+    from app.rag.embedders import create_embedder
+    from app.rag.indexer import reindex
+    from app.services import open_services
+    from app.vision.pipeline import catalog_photo_hasher
+
+    settings = get_settings()
+
+    def read() -> str | None:
+        try:
+            return input()
+        except EOFError:
+            return None
+
+    async def go() -> None:
+        async with open_services(settings) as services:
+            factory = services.db.session_factory
+            if not await count_products(factory):
+                # A first run on the embedded database: the demo shop, so there is something to buy.
+                items = await load_items(settings, settings.catalog_file)
+                hasher = catalog_photo_hasher(settings.vision)
+                await import_catalog(factory, items, photo_hasher=hasher)
+                await reindex(factory, create_embedder(settings.rag))
+            click.echo("Пишіть повідомлення; /photo ШЛЯХ — фото; число — кнопка; /quit — вихід.")
+            await chat_loop(services, sys.stdout, read)
+
+    run(go())
+
+
+@main.command()
 def migrate() -> None:
     """Bring the database schema up to date."""
     from app.db import migrate as migrations

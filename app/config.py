@@ -145,6 +145,77 @@ class RagSettings(BaseSettings):
     """Products put into a prompt (the RAG top-k)."""
 
 
+class TelegramSettings(BaseSettings):
+    """The Telegram bot: token, webhook, and how updates are worked off."""
+
+    model_config = _group("KRAMAR_TELEGRAM_")
+
+    bot_token: SecretStr | None = None
+    """Bot token from @BotFather; unset: no Telegram (`kramar chat` still works)."""
+    webhook_secret: SecretStr | None = None
+    """Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token; required with a public URL."""
+    api_url: str = "https://api.telegram.org"
+    """Bot API server: Telegram's, a self-hosted telegram-bot-api, or a test stand-in."""
+    workers: int = Field(default=8, ge=1, le=256)
+    """Chats processed at once per app process."""
+    lease_seconds: float = Field(default=120.0, gt=0)
+    """Seconds an update is held by a worker before another may take it up (crash recovery)."""
+    max_attempts: int = Field(default=5, ge=1)
+    """Attempts before an update is set aside as poison (status dead) for a person to look at."""
+    album_wait_seconds: float = Field(default=1.0, ge=0)
+    """Seconds the parts of an album are waited for before it is handled as one request."""
+    poll_interval_seconds: float = Field(default=1.0, gt=0)
+    """Seconds between inbox polls when no notification arrives (other replicas' updates)."""
+    per_chat_interval_seconds: float = Field(default=1.0, ge=0)
+    """Seconds between two messages to one chat (Telegram allows about one per second)."""
+    global_interval_seconds: float = Field(default=1 / 30, ge=0)
+    """Seconds between two messages overall, shared by replicas through Redis (30/s)."""
+
+
+class OrderSettings(BaseSettings):
+    """Orders and stock reservations."""
+
+    model_config = _group("KRAMAR_ORDERS_")
+
+    reservation_minutes: int = Field(default=30, ge=1)
+    """Minutes a chosen variant stays reserved while the customer checks out."""
+
+
+class DialogSettings(BaseSettings):
+    """The conversation: confidence bands of photo answers and hand-off timing."""
+
+    model_config = _group("KRAMAR_DIALOG_")
+
+    high_confidence: float = Field(default=0.8, ge=0, le=1)
+    """From this confidence a photo answer is the product card."""
+    low_confidence: float = Field(default=0.5, ge=0, le=1)
+    """From this confidence (below high) the customer is asked "is it one of these?"."""
+    handoff_repost_minutes: int = Field(default=10, ge=1)
+    """Minutes after which a hand-off nobody took is posted to the manager chat again."""
+
+
+class AlertRoute(BaseModel):
+    """Alerts whose labels all equal `match` go to `chat_ids`."""
+
+    match: dict[str, str]
+    chat_ids: list[int]
+
+
+class AlertSettings(BaseSettings):
+    """Alertmanager → Telegram: who gets which alert, and who may silence it."""
+
+    model_config = _group("KRAMAR_ALERTS_")
+
+    token: SecretStr | None = None
+    """Bearer token Alertmanager sends to /alerts/alertmanager; unset: the endpoint is off."""
+    routes: list[AlertRoute] = Field(default_factory=list)
+    """JSON list of {"match": {label: value}, "chat_ids": [...]}; first match wins."""
+    alertmanager_url: str | None = None
+    """Alertmanager base URL for silences, e.g. http://alertmanager:9093; unset: no buttons."""
+    silence_users: list[int] = Field(default_factory=list)
+    """Telegram user ids allowed to press the silence buttons."""
+
+
 class Settings(BaseSettings):
     """Everything kramar can be told, grouped by part."""
 
@@ -166,6 +237,16 @@ class Settings(BaseSettings):
     """Largest catalog photo file accepted at import, in bytes."""
     log_level: str = "INFO"
     """Log level: DEBUG, INFO, WARNING or ERROR."""
+    public_url: str | None = None
+    """HTTPS base the Telegram webhook is registered under; unset: long polling."""
+    manager_chat_id: int | None = None
+    """Telegram chat of the shop's managers: new orders and hand-offs go there."""
+    oncall_chat_id: int | None = None
+    """Telegram chat that gets alerts no route in KRAMAR_ALERTS_ROUTES claims."""
+    otlp_endpoint: str | None = None
+    """OTLP/HTTP endpoint for traces, e.g. http://otel-collector:4318; unset: tracing off."""
+    log_format: Literal["text", "json"] = "text"
+    """Log lines as text (for a terminal) or JSON (for a log collector)."""
 
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
@@ -173,6 +254,10 @@ class Settings(BaseSettings):
     vision: VisionSettings = Field(default_factory=VisionSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     rag: RagSettings = Field(default_factory=RagSettings)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    orders: OrderSettings = Field(default_factory=OrderSettings)
+    dialog: DialogSettings = Field(default_factory=DialogSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
 
 
 @lru_cache(maxsize=1)

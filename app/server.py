@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-from contextlib import AsyncExitStack, asynccontextmanager
-from functools import partial
+from contextlib import asynccontextmanager
 from importlib.metadata import version
 from typing import TYPE_CHECKING
 
@@ -13,22 +12,15 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from app.cache.factory import create_backend
-from app.cache.product import ProductCache
-from app.cache.vision import VisionCache
+from app.bot.api import receive_update
+from app.bot.runtime import run_bot
 from app.catalog.api import AdminCatalogController, AdminProductController, ProductController
-from app.catalog.service import load_card
-from app.catalog.version import CatalogVersion
 from app.config import Settings, get_settings
-from app.db.runtime import open_database
 from app.errors import EXCEPTION_HANDLERS
 from app.health import live, ready
-from app.llm.client import ModelChain
-from app.llm.commands import open_ledger
-from app.rag.embedders import create_embedder
-from app.rag.search import retrieve
-from app.vision.model import ModelVision
-from app.vision.pipeline import CatalogPhotoIndex, PhotoIdentifier
+from app.observability.api import MetricsController
+from app.orders.api import AdminOrderController
+from app.services import open_services
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -47,66 +39,33 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with open_database(settings) as db, AsyncExitStack() as stack:
-            version = CatalogVersion(db.engine)
-            await version.start()
-            stack.push_async_callback(version.stop)
-            backend = create_backend(settings)
-            stack.push_async_callback(backend.close)
-            ledger = open_ledger(settings)
-            stack.push_async_callback(ledger.close)
-            chain = ModelChain(settings.llm, ledger=ledger)
-            stack.push_async_callback(chain.close)
-            embedder = create_embedder(settings.rag)
-
-            async def top_skus(query: str, k: int) -> list[str]:
-                hits = await retrieve(db.session_factory, embedder, query, k=k)
-                return [hit.sku for hit in hits]
-
-            cards = ProductCache(
-                backend,
-                partial(load_card, db.session_factory),
-                ttl=settings.cache.product_ttl,
-                version=version.current,
-            )
+        async with open_services(settings) as services, run_bot(services) as telegram:
             app.state.update(
-                db=db,
-                catalog_version=version,
-                product_cache=cards,
-                identifier=PhotoIdentifier(
-                    cache=VisionCache(
-                        backend,
-                        settings.cache.vision_ttl,
-                        settings.cache.vision_max_distance,
-                        settings.vision.match_max_color_distance,
-                    ),
-                    index=CatalogPhotoIndex(db.session_factory, version),
-                    cards=cards.get,
-                    version=version,
-                    settings=settings.vision,
-                    model=ModelVision(
-                        chain, top_skus, cards.get, settings.vision, k=settings.rag.top_k
-                    ),
-                ),
-            )
-            logger.info(
-                "kramar ready (database: %s, cache: %s, model links: %d, embedder: %s)",
-                "embedded" if db.embedded else "external",
-                backend.name,
-                len(settings.llm.links),
-                embedder.name,
+                db=services.db,
+                catalog_version=services.catalog_version,
+                product_cache=services.product_cache,
+                identifier=services.identifier,
+                orders=services.orders,
+                conversation=services.conversation,
+                telegram=telegram,
             )
             yield
 
-    handlers: list[ControllerRouterHandler] = [ProductController, live, ready]
+    handlers: list[ControllerRouterHandler] = [ProductController, live, ready, MetricsController]
     if settings.admin_token is not None:
-        handlers += [AdminProductController, AdminCatalogController]
+        handlers += [AdminProductController, AdminCatalogController, AdminOrderController]
     else:
         logger.info("KRAMAR_ADMIN_TOKEN unset: admin API disabled")
+    state = State({"settings": settings})
+    if settings.telegram.bot_token is not None and settings.public_url:
+        if settings.telegram.webhook_secret is None:
+            raise ValueError("KRAMAR_PUBLIC_URL needs KRAMAR_TELEGRAM_WEBHOOK_SECRET")
+        handlers.append(receive_update)
+        state["webhook_secret"] = settings.telegram.webhook_secret.get_secret_value()
 
     return Litestar(
         route_handlers=handlers,
-        state=State({"settings": settings}),
+        state=state,
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_BODY_BYTES,

@@ -87,4 +87,4 @@ async def fx_redis_url(redis_server: RedisServer) -> str:
     return redis_server.url
 
 
-pytest_plugins = ["tests.fixtures_app", "tests.fixtures_cli"]
+pytest_plugins = ["tests.fixtures_app", "tests.fixtures_cli", "tests.fixtures_demo"]

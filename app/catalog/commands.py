@@ -50,14 +50,14 @@ async def _import(
 
     try:
         # A broken file fails before a database is opened (the embedded one takes seconds).
-        items = None if if_empty else await _load(settings, path)
+        items = None if if_empty else await load_items(settings, path)
         async with open_database(settings) as db:
             if if_empty:
                 count = await count_products(db.session_factory)
                 if count:
                     click.echo(f"the catalog has {count} products: nothing imported (--if-empty)")
                     return 0
-                items = await _load(settings, path)
+                items = await load_items(settings, path)
             assert items is not None
             plan = await import_catalog(
                 db.session_factory,
@@ -75,7 +75,8 @@ async def _import(
     return 0
 
 
-async def _load(settings: Settings, path: Path) -> list[CatalogItem]:
+async def load_items(settings: Settings, path: Path) -> list[CatalogItem]:
+    """The catalog file at `path` with its photos, read off the event loop."""
     from app.catalog.importer import load_catalog
 
     return await asyncio.to_thread(

@@ -148,6 +148,7 @@ class TelegramServer:
         self._messages: dict[tuple[int, int], Sent] = {}
         self._message_ids: dict[int, int] = defaultdict(int)
         self._failures: dict[str, deque[TelegramError]] = defaultdict(deque)
+        self._hangs: dict[str, deque[float]] = defaultdict(deque)
         self._updates: deque[dict[str, Any]] = deque()
         self._update_id = 100
         self._media_groups = 0
@@ -216,6 +217,12 @@ class TelegramServer:
         error = TelegramError(status, description, retry_after if status == 429 else None)
         with self._changed:
             self._failures[method.lower()].extend([error] * times)
+
+    def hang(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """Hold the next `times` calls of `method` for `seconds`, then fail them with 504
+        without delivering anything (a process killed meanwhile never learns the outcome)."""
+        with self._changed:
+            self._hangs[method.lower()].extend([seconds] * times)
 
     def add_file(
         self, content: bytes, *, file_path: str | None = None, width: int = 800, height: int = 600
@@ -797,6 +804,14 @@ def _handler(server: TelegramServer) -> type[BaseHTTPRequestHandler]:
                 self._json(404, TelegramError(404).body())
                 return
             method = route["method"]
+            with server._changed:
+                hangs = server._hangs[method.lower()]
+                held = hangs.popleft() if hangs else None
+            if held is not None:
+                server._stopping.wait(held)
+                server._record(Call(method, params, files, 504, arrived))
+                self._json(504, TelegramError(504, "Gateway Timeout").body())
+                return
             status = 200
             try:
                 if route["token"] != server.token:

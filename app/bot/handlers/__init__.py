@@ -1,0 +1,16 @@
+"""aiogram routers, one per module, joined here in the order they must be tried."""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+from app.bot.handlers import callbacks, commands, contacts, manager, messages, other, photos
+
+
+def build_router() -> Router:
+    """A fresh root router (aiogram routers can be attached to one parent only)."""
+    root = Router(name="kramar")
+    # The manager chat first: its messages are relays and commands, never shop questions.
+    for module in (manager, commands, photos, contacts, messages, callbacks, other):
+        root.include_router(module.build())
+    return root

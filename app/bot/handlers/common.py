@@ -1,0 +1,17 @@
+"""What every handler needs: who is writing, and how to answer."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from app.dialog.engine import Customer
+
+if TYPE_CHECKING:
+    from aiogram.types import User
+
+
+def customer(chat_id: int, user: User | None) -> Customer:
+    if user is None:
+        return Customer(chat_id)
+    name = " ".join(p for p in (user.first_name, user.last_name) if p)
+    return Customer(chat_id, name=name, username=user.username)

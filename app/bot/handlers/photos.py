@@ -1,0 +1,55 @@
+"""Photos, images sent as files, and albums (several photos handled as one request)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from aiogram import Bot, F, Router
+
+from app.bot.handlers.common import customer
+from app.bot.media import download, file_of
+from app.dialog.engine import REJECTED_PHOTO, Conversation
+from app.dialog.replies import Reply
+from app.vision.errors import ImageRejectedError
+
+if TYPE_CHECKING:
+    from aiogram.types import Message
+
+    from app.bot.outgoing import Outgoing
+
+logger = logging.getLogger(__name__)
+
+
+def build() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+
+    @router.message(F.photo | F.document.mime_type.startswith("image/"))
+    async def photo(
+        message: Message,
+        bot: Bot,
+        conversation: Conversation,
+        outgoing: Outgoing,
+        max_photo_bytes: int,
+        album: list[Message] | None = None,
+    ) -> None:
+        parts = album or [message]
+        images: list[bytes] = []
+        for part in parts:
+            try:
+                image = await download(bot, part, max_photo_bytes)
+            except ImageRejectedError as rejected:
+                logger.info("photo refused before download: %s", rejected.reason)
+                continue
+            if image is not None:
+                images.append(image)
+        if not images:
+            if any(file_of(part, max_photo_bytes) for part in parts):
+                await outgoing.deliver(message.chat.id, [Reply(REJECTED_PHOTO)])
+            return
+        caption = next((p.caption for p in parts if p.caption), None)
+        who = customer(message.chat.id, message.from_user)
+        await outgoing.deliver(message.chat.id, await conversation.photos(who, images, caption))
+
+    return router

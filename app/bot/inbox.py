@@ -1,0 +1,264 @@
+"""The durable inbox: Telegram updates stored in Postgres before they are acknowledged.
+
+Telegram delivers each update at least once and retries until it gets a 200, so the webhook
+stores the update and answers only after the commit; the primary key on `update_id` turns a
+redelivery into a no-op. Workers then take updates under a lease:
+
+- one chat at a time, in `update_id` order: an update is taken only when no earlier update of
+  its chat is still pending (leased or not), so a chat's messages never overtake each other;
+- several replicas at once: `FOR UPDATE SKIP LOCKED` lets claimers pass each other's rows;
+- crash-safe: a lease that runs out (the process died) makes the update available again;
+- poison-safe: after `max_attempts` the update is set aside as `dead` and kept for a person.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert
+
+from app.bot.models import DEAD, DONE, PENDING, InboxUpdate
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+logger = logging.getLogger(__name__)
+
+MESSAGE_FIELDS = ("message", "edited_message", "business_message")
+
+
+def update_kind(update: dict[str, Any]) -> str:
+    """A bounded label for metrics and logs: message, photo, album, callback, contact, command."""
+    if "callback_query" in update:
+        return "callback"
+    message = next((update[f] for f in MESSAGE_FIELDS if isinstance(update.get(f), dict)), None)
+    if message is None:
+        return "other"
+    if message.get("media_group_id"):
+        return "album"
+    if "photo" in message or "document" in message:
+        return "photo"
+    if "contact" in message:
+        return "contact"
+    if str(message.get("text", "")).startswith("/"):
+        return "command"
+    return "message"
+
+
+def chat_key(update: dict[str, Any]) -> int:
+    """The chat whose queue the update joins; updates without a chat each get their own."""
+    for name in MESSAGE_FIELDS:
+        message = update.get(name)
+        if isinstance(message, dict) and isinstance(message.get("chat"), dict):
+            return int(message["chat"]["id"])
+    callback = update.get("callback_query")
+    if isinstance(callback, dict):
+        message = callback.get("message")
+        if isinstance(message, dict) and isinstance(message.get("chat"), dict):
+            return int(message["chat"]["id"])
+        if isinstance(callback.get("from"), dict):
+            return int(callback["from"]["id"])
+    return -int(update["update_id"])
+
+
+def media_group(update: dict[str, Any]) -> str | None:
+    for name in MESSAGE_FIELDS:
+        message = update.get(name)
+        if isinstance(message, dict) and message.get("media_group_id"):
+            return str(message["media_group_id"])[:64]
+    return None
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """One unit of work: an update, or every part of one album (first part first)."""
+
+    update_ids: list[int]
+    chat_key: int
+    kind: str
+    payloads: list[dict[str, Any]] = field(repr=False)
+    attempts: int
+    received_at_epoch: float
+
+
+# The head of each chat's queue that is available now and not leased, oldest first. Earlier
+# pending updates of the same chat (leased, backing off, or an album still gathering) block it.
+_CLAIM = text(
+    """
+    WITH heads AS (
+        SELECT i.update_id, i.chat_key, i.media_group_id
+        FROM telegram_inbox i
+        WHERE i.status = 'pending'
+          AND i.available_at <= now()
+          AND (i.locked_until IS NULL OR i.locked_until < now())
+          AND i.attempts < :max_attempts
+          AND NOT EXISTS (
+              SELECT 1 FROM telegram_inbox j
+              WHERE j.status = 'pending' AND j.chat_key = i.chat_key AND j.update_id < i.update_id
+          )
+        ORDER BY i.update_id
+        LIMIT :limit
+        FOR UPDATE SKIP LOCKED
+    ),
+    parts AS (
+        SELECT p.update_id FROM telegram_inbox p JOIN heads h
+          ON p.chat_key = h.chat_key AND p.media_group_id = h.media_group_id
+        WHERE p.status = 'pending' AND p.update_id > h.update_id
+        FOR UPDATE OF p SKIP LOCKED
+    )
+    UPDATE telegram_inbox t
+    SET locked_until = now() + CAST(:lease AS interval), locked_by = :worker,
+        attempts = t.attempts + 1
+    WHERE t.update_id IN (SELECT update_id FROM heads UNION SELECT update_id FROM parts)
+    RETURNING t.update_id, t.chat_key, t.kind, t.media_group_id, t.payload, t.attempts,
+              extract(epoch FROM t.received_at) AS received
+    """
+)
+
+# Updates whose lease ran out after their last allowed attempt: a process died on them every
+# time. Set aside, so the chat's later updates are not blocked behind them forever.
+_BURY = text(
+    """
+    UPDATE telegram_inbox SET status = 'dead', locked_until = NULL,
+        last_error = coalesce(last_error, 'lease expired on the last attempt')
+    WHERE status = 'pending' AND attempts >= :max_attempts
+      AND (locked_until IS NULL OR locked_until < now())
+    RETURNING update_id
+    """
+)
+
+_STATS = text(
+    """
+    SELECT count(*), coalesce(extract(epoch FROM now() - min(received_at)), 0)
+    FROM telegram_inbox WHERE status = 'pending'
+    """
+)
+
+
+class Inbox:
+    """Put updates in; claim, finish or fail them. Safe to share across tasks and replicas."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        worker_id: str,
+        lease_seconds: float = 120.0,
+        max_attempts: int = 5,
+        album_wait_seconds: float = 1.0,
+        retry_backoff_seconds: float = 2.0,
+    ) -> None:
+        self._engine = engine
+        self.worker_id = worker_id
+        self._lease = timedelta(seconds=lease_seconds)
+        self.max_attempts = max_attempts
+        self._album_wait = timedelta(seconds=album_wait_seconds)
+        self._backoff = retry_backoff_seconds
+
+    async def put(self, update: dict[str, Any]) -> bool:
+        """Store `update` (a dict with an int `update_id`); False if it was stored before."""
+        group = media_group(update)
+        values: dict[str, Any] = {
+            "update_id": int(update["update_id"]),
+            "chat_key": chat_key(update),
+            "kind": update_kind(update),
+            "media_group_id": group,
+            "payload": update,
+            "status": PENDING,
+            "attempts": 0,
+        }
+        statement = insert(InboxUpdate).values(**values).on_conflict_do_nothing()
+        if group is not None:
+            later = text("now() + CAST(:wait AS interval)").bindparams(wait=self._album_wait)
+            statement = statement.values(available_at=later)
+        async with self._engine.begin() as conn:
+            result = await conn.execute(statement.returning(InboxUpdate.update_id))
+            return result.first() is not None
+
+    async def claim(self, limit: int) -> list[Claimed]:
+        """Take up to `limit` chats' next updates under a lease."""
+        if limit <= 0:
+            return []
+        async with self._engine.begin() as conn:
+            buried = (await conn.execute(_BURY, {"max_attempts": self.max_attempts})).all()
+            for (update_id,) in buried:
+                logger.error("update %d set aside after %d attempts", update_id, self.max_attempts)
+            rows = (
+                await conn.execute(
+                    _CLAIM,
+                    {
+                        "max_attempts": self.max_attempts,
+                        "limit": limit,
+                        "lease": self._lease,
+                        "worker": self.worker_id,
+                    },
+                )
+            ).all()
+        groups: dict[int, list[Any]] = {}
+        for row in sorted(rows, key=lambda r: r.update_id):
+            groups.setdefault(row.chat_key, []).append(row)
+        return [
+            Claimed(
+                update_ids=[r.update_id for r in parts],
+                chat_key=key,
+                kind=parts[0].kind,
+                payloads=[r.payload for r in parts],
+                attempts=max(r.attempts for r in parts),
+                received_at_epoch=float(min(r.received for r in parts)),
+            )
+            for key, parts in groups.items()
+        ]
+
+    async def done(self, claimed: Claimed) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "UPDATE telegram_inbox SET status = :done, processed_at = now(),"
+                    " locked_until = NULL WHERE update_id = ANY(:ids) AND locked_by = :worker"
+                ),
+                {"done": DONE, "ids": claimed.update_ids, "worker": self.worker_id},
+            )
+
+    async def failed(self, claimed: Claimed, error: str) -> bool:
+        """Record a failed attempt; True if the update is now set aside as dead."""
+        dead = claimed.attempts >= self.max_attempts
+        backoff = timedelta(seconds=self._backoff * 2 ** (claimed.attempts - 1))
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "UPDATE telegram_inbox SET status = :status, locked_until = NULL,"
+                    " available_at = now() + CAST(:backoff AS interval), last_error = :error"
+                    " WHERE update_id = ANY(:ids)"
+                ),
+                {
+                    "status": DEAD if dead else PENDING,
+                    "backoff": backoff,
+                    "error": error[:4000],
+                    "ids": claimed.update_ids,
+                },
+            )
+        return dead
+
+    async def release(self, claimed: Claimed) -> None:
+        """Give an update back untouched (a graceful stop interrupted it)."""
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "UPDATE telegram_inbox SET locked_until = NULL, attempts = attempts - 1"
+                    " WHERE update_id = ANY(:ids) AND locked_by = :worker AND status = 'pending'"
+                ),
+                {"ids": claimed.update_ids, "worker": self.worker_id},
+            )
+
+    async def stats(self) -> tuple[int, float]:
+        """(pending updates, age in seconds of the oldest)."""
+        async with self._engine.connect() as conn:
+            count, age = (await conn.execute(_STATS)).one()
+        return int(count), float(age)
+
+
+__all__ = ["Claimed", "Inbox", "chat_key", "media_group", "update_kind"]

@@ -1,0 +1,211 @@
+"""The running bot: aiogram Bot and Dispatcher, inbox workers, and how updates get in.
+
+With `KRAMAR_PUBLIC_URL` Telegram posts to our webhook; the webhook is (re)registered at start
+only when what Telegram has differs from what we want, so restarts and several replicas do not
+churn it. Without a public URL (a laptop) a long-polling task puts updates into the same inbox,
+so the rest of the path is identical.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
+from aiogram.types import Update
+
+from app.bot.flood import FloodLimiter
+from app.bot.handlers import build_router
+from app.bot.inbox import Claimed, Inbox
+from app.bot.outgoing import Outgoing
+from app.bot.sender import Sender
+from app.bot.worker import InboxWorker
+from app.observability.metrics import (
+    ANSWER_LATENCY,
+    INBOX_OLDEST_PENDING,
+    INBOX_PENDING,
+    TELEGRAM_UPDATES,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from redis.asyncio import Redis
+
+    from app.services import Services
+
+logger = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/telegram/webhook"
+STATS_INTERVAL = 5.0
+POLL_TIMEOUT = 25
+
+
+def build_dispatcher(services: Services, outgoing: Outgoing) -> Dispatcher:
+    """A Dispatcher with every router; dependencies reach handlers by keyword."""
+    dispatcher = Dispatcher(
+        conversation=services.conversation,
+        outgoing=outgoing,
+        orders=services.orders,
+        manager_chat_id=services.settings.manager_chat_id,
+        max_photo_bytes=services.settings.vision.max_bytes,
+    )
+    dispatcher.include_router(build_router())
+    return dispatcher
+
+
+def api_server(url: str) -> TelegramAPIServer:
+    return TelegramAPIServer.from_base(url.rstrip("/"))
+
+
+def webhook_url(public_url: str) -> str:
+    return public_url.rstrip("/") + WEBHOOK_PATH
+
+
+@dataclass
+class TelegramBot:
+    bot: Bot
+    dispatcher: Dispatcher
+    inbox: Inbox
+    worker: InboxWorker
+    outgoing: Outgoing
+
+    async def process(self, work: Claimed) -> None:
+        """Feed one claimed update (or album) to the dispatcher."""
+        updates = [Update.model_validate(p, context={"bot": self.bot}) for p in work.payloads]
+        extra: dict[str, Any] = {}
+        if len(updates) > 1:
+            extra["album"] = [u.message for u in updates if u.message is not None]
+        await self.dispatcher.feed_update(self.bot, updates[0], **extra)
+
+    def record(self, work: Claimed, outcome: str, _seconds: float) -> None:
+        TELEGRAM_UPDATES.labels(work.kind, outcome).inc()
+        if outcome == "ok":
+            ANSWER_LATENCY.observe(max(0.0, time.time() - work.received_at_epoch))
+
+
+async def ensure_webhook(bot: Bot, url: str, secret: str, allowed: list[str]) -> bool:
+    """Register the webhook unless Telegram already has this one; True if it was set."""
+    info = await bot.get_webhook_info()
+    if info.url == url and sorted(info.allowed_updates or []) == sorted(allowed):
+        return False
+    # The secret cannot be read back: a changed secret with the same URL needs a restart with
+    # the webhook deleted, or Telegram keeps sending the old one (documented in the README).
+    await bot.set_webhook(
+        url, secret_token=secret, allowed_updates=allowed, drop_pending_updates=False
+    )
+    logger.info("webhook registered at %s for %s", url, ", ".join(allowed))
+    return True
+
+
+async def poll_updates(bot: Bot, inbox: Inbox, worker: InboxWorker, allowed: list[str]) -> None:
+    """Long polling into the inbox: an update is confirmed to Telegram (by the next offset)
+    only after it is stored."""
+    await bot.delete_webhook(drop_pending_updates=False)
+    offset: int | None = None
+    while True:
+        try:
+            updates = await bot.get_updates(
+                offset=offset, timeout=POLL_TIMEOUT, allowed_updates=allowed
+            )
+        except (TelegramNetworkError, TelegramAPIError) as error:
+            logger.warning("getUpdates failed (%s); retrying in 2 s", type(error).__name__)
+            await asyncio.sleep(2)
+            continue
+        for update in updates:
+            await inbox.put(update.model_dump(mode="json", exclude_none=True, by_alias=True))
+            offset = update.update_id + 1
+        if updates:
+            worker.wake()
+
+
+async def report_backlog(inbox: Inbox) -> None:
+    while True:
+        with contextlib.suppress(Exception):
+            count, age = await inbox.stats()
+            INBOX_PENDING.set(count)
+            INBOX_OLDEST_PENDING.set(age)
+        await asyncio.sleep(STATS_INTERVAL)
+
+
+def flood_redis(services: Services) -> Redis | None:
+    if services.settings.redis.url is None:
+        return None
+    from redis.asyncio import Redis
+
+    return Redis.from_url(services.settings.redis.url.get_secret_value())
+
+
+@asynccontextmanager
+async def run_bot(services: Services) -> AsyncIterator[TelegramBot | None]:
+    """The bot while the app runs; None without a bot token."""
+    settings = services.settings
+    token = settings.telegram.bot_token
+    if token is None:
+        logger.info("KRAMAR_TELEGRAM_BOT_TOKEN unset: no Telegram (try `kramar chat`)")
+        yield None
+        return
+    if settings.public_url and settings.telegram.webhook_secret is None:
+        raise RuntimeError("KRAMAR_PUBLIC_URL needs KRAMAR_TELEGRAM_WEBHOOK_SECRET")
+    tg = settings.telegram
+    bot = Bot(token.get_secret_value(), session=AiohttpSession(api=api_server(tg.api_url)))
+    redis = flood_redis(services)
+    limiter = FloodLimiter(
+        redis, per_chat=tg.per_chat_interval_seconds, overall=tg.global_interval_seconds
+    )
+    outgoing = Outgoing(Sender(bot, limiter), services.backend, settings.manager_chat_id)
+    dispatcher = build_dispatcher(services, outgoing)
+    inbox = Inbox(
+        services.db.engine,
+        worker_id=f"{socket.gethostname()}:{os.getpid()}",
+        lease_seconds=tg.lease_seconds,
+        max_attempts=tg.max_attempts,
+        album_wait_seconds=tg.album_wait_seconds,
+    )
+    telegram = TelegramBot(bot, dispatcher, inbox, None, outgoing)  # type: ignore[arg-type]
+    worker = InboxWorker(
+        inbox,
+        telegram.process,
+        concurrency=tg.workers,
+        poll_interval=tg.poll_interval_seconds,
+        on_outcome=telegram.record,
+    )
+    telegram.worker = worker
+    allowed = dispatcher.resolve_used_update_types()
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        if settings.public_url:
+            assert tg.webhook_secret is not None
+            try:
+                await ensure_webhook(
+                    bot,
+                    webhook_url(settings.public_url),
+                    tg.webhook_secret.get_secret_value(),
+                    allowed,
+                )
+            except (TelegramNetworkError, TelegramAPIError) as error:
+                # Updates already registered keep coming; the next start tries again.
+                logger.error("could not check the webhook: %s", type(error).__name__)
+        else:
+            tasks.append(asyncio.create_task(poll_updates(bot, inbox, worker, allowed)))
+        tasks.append(asyncio.create_task(report_backlog(inbox)))
+        worker.start()
+        yield telegram
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await worker.stop()
+        await bot.session.close()
+        if redis is not None:
+            await redis.aclose()

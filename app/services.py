@@ -1,0 +1,164 @@
+"""Everything the shop runs on, opened once per process and closed in reverse order.
+
+Both ways in use it: the HTTP app (`kramar serve`) and the terminal chat (`kramar chat`), so a
+conversation in the terminal takes exactly the path a Telegram one takes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING
+
+from app.cache.factory import create_backend
+from app.cache.product import ProductCache
+from app.cache.session import SessionCache
+from app.cache.vision import VisionCache
+from app.catalog.errors import PhotoNotFoundError
+from app.catalog.service import CatalogService, load_card
+from app.catalog.version import CatalogVersion
+from app.db.runtime import Database, open_database
+from app.dialog.agent import TextAgent
+from app.dialog.engine import Conversation
+from app.llm.client import ModelChain
+from app.llm.commands import open_ledger
+from app.llm.offline import OfflineAgent
+from app.observability.metrics import set_llm_daily_budget
+from app.orders.service import OrderService
+from app.rag.embedders import create_embedder
+from app.rag.indexer import reindex
+from app.rag.search import retrieve
+from app.vision.model import ModelVision
+from app.vision.pipeline import CatalogPhotoIndex, PhotoIdentifier
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from app.cache.backend import CacheBackend
+    from app.config import Settings
+
+logger = logging.getLogger(__name__)
+
+EXPIRY_INTERVAL = 60
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    db: Database
+    catalog_version: CatalogVersion
+    backend: CacheBackend
+    product_cache: ProductCache
+    identifier: PhotoIdentifier
+    chain: ModelChain
+    orders: OrderService
+    conversation: Conversation
+
+
+async def expire_reservations(orders: OrderService) -> None:
+    """Give back the stock of drafts whose reservation lapsed (safe on every replica at once)."""
+    while True:
+        await asyncio.sleep(EXPIRY_INTERVAL)
+        try:
+            expired = await orders.expire_reservations()
+        except Exception:
+            logger.exception("expiring reservations failed; next try in %d s", EXPIRY_INTERVAL)
+            continue
+        if expired:
+            logger.info("%d lapsed reservation(s) cancelled, stock returned", expired)
+
+
+@asynccontextmanager
+async def open_services(settings: Settings) -> AsyncIterator[Services]:
+    async with open_database(settings) as db, AsyncExitStack() as stack:
+        version = CatalogVersion(db.engine)
+        await version.start()
+        stack.push_async_callback(version.stop)
+        backend = create_backend(settings)
+        stack.push_async_callback(backend.close)
+        ledger = open_ledger(settings)
+        stack.push_async_callback(ledger.close)
+        chain = ModelChain(settings.llm, ledger=ledger)
+        stack.push_async_callback(chain.close)
+        set_llm_daily_budget(settings.llm.daily_budget_usd)
+        embedder = create_embedder(settings.rag)
+        try:
+            # Incremental: only products whose text changed are embedded again (none, usually).
+            report = await reindex(db.session_factory, embedder)
+            logger.info("text index: %s", report.summary())
+        except Exception:  # retrieval falls back to full-text search; the shop still serves
+            logger.exception("could not update the text index; run `kramar reindex`")
+
+        async def top_skus(query: str, k: int) -> list[str]:
+            hits = await retrieve(db.session_factory, embedder, query, k=k)
+            return [hit.sku for hit in hits]
+
+        async def first_photo(sku: str) -> bytes | None:
+            async with CatalogService(db.session_factory) as catalog:
+                try:
+                    content, _ = await catalog.photo(sku, 0)
+                except PhotoNotFoundError:
+                    return None
+                return content
+
+        cards = ProductCache(
+            backend,
+            partial(load_card, db.session_factory),
+            ttl=settings.cache.product_ttl,
+            version=version.current,
+        )
+        identifier = PhotoIdentifier(
+            cache=VisionCache(
+                backend,
+                settings.cache.vision_ttl,
+                settings.cache.vision_max_distance,
+                settings.vision.match_max_color_distance,
+            ),
+            index=CatalogPhotoIndex(db.session_factory, version),
+            cards=cards.get,
+            version=version,
+            settings=settings.vision,
+            model=ModelVision(chain, top_skus, cards.get, settings.vision, k=settings.rag.top_k),
+        )
+        orders = OrderService(
+            db.session_factory, reservation_minutes=settings.orders.reservation_minutes
+        )
+        agent = TextAgent(
+            chain,
+            OfflineAgent(top_skus, cards.get, k=settings.rag.top_k),
+            top_skus,
+            cards.get,
+            k=settings.rag.top_k,
+        )
+        conversation = Conversation(
+            sessions=SessionCache(backend, settings.cache.session_ttl),
+            cards=cards.get,
+            photo=first_photo,
+            agent=agent,
+            identifier=identifier,
+            orders=orders,
+            settings=settings.dialog,
+        )
+        logger.info(
+            "kramar ready (database: %s, cache: %s, model links: %d, embedder: %s)",
+            "embedded" if db.embedded else "external",
+            backend.name,
+            len(settings.llm.links),
+            embedder.name,
+        )
+        expiry = asyncio.create_task(expire_reservations(orders), name="reservation-expiry")
+        stack.callback(expiry.cancel)
+        yield Services(
+            settings=settings,
+            db=db,
+            catalog_version=version,
+            backend=backend,
+            product_cache=cards,
+            identifier=identifier,
+            chain=chain,
+            orders=orders,
+            conversation=conversation,
+        )

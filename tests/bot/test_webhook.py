@@ -1,0 +1,138 @@
+"""The webhook end to end: real Update JSON in, the Telegram stand-in's record out."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import text
+
+from tests.bot.conftest import HEADERS, MANAGERS, wait_for
+from tests.fixtures_demo import demo_photo
+
+
+async def test_start_registers_the_webhook_once_with_the_secret(bot_client, telegram):
+    [call] = telegram.calls_to("setWebhook")
+    assert call.params["url"] == "https://shop.example/telegram/webhook"
+    assert call.params["secret_token"] == "webhook-secret-42"
+    assert "message" in call.params["allowed_updates"]
+    assert "callback_query" in call.params["allowed_updates"]
+
+
+async def test_a_wrong_secret_gets_403_and_nothing_is_stored(bot_client, telegram, db):
+    update = telegram.message_update(1, "привіт")
+    for headers in ({"X-Telegram-Bot-Api-Secret-Token": "nope"}, {}):
+        response = await bot_client.post("/telegram/webhook", json=update, headers=headers)
+        assert response.status_code == 403
+    async with db.connect() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM telegram_inbox")) == 0
+
+
+async def test_malformed_bodies_get_400(bot_client):
+    for body in (b"not json", b"[1, 2]", b'{"update_id": "x"}'):
+        response = await bot_client.post("/telegram/webhook", content=body, headers=HEADERS)
+        assert response.status_code == 400, body
+
+
+async def test_start_is_answered_in_ukrainian(bot_client, telegram):
+    response = await bot_client.post(
+        "/telegram/webhook", json=telegram.message_update(7, "/start"), headers=HEADERS
+    )
+    assert response.status_code == 200
+    [reply] = await wait_for(telegram, 1)
+    assert reply.chat_id == 7 and "Вітаю" in reply.visible
+
+
+async def test_a_duplicated_update_is_answered_once(bot_client, telegram):
+    update = telegram.message_update(7, "/help")
+    for _ in range(3):
+        response = await bot_client.post("/telegram/webhook", json=update, headers=HEADERS)
+        assert response.status_code == 200
+    await wait_for(telegram, 1)
+    await asyncio.sleep(0.5)
+    assert len(telegram.sent(7)) == 1
+
+
+async def test_one_chats_ten_messages_are_answered_in_order_while_others_proceed(
+    bot_client, telegram, demo_catalog
+):
+    products = [item.product for item in demo_catalog if item.product.active][:10]
+    for n, product in enumerate(products):
+        asked = telegram.message_update(7, f"скільки коштує {product.sku}")
+        await bot_client.post("/telegram/webhook", json=asked, headers=HEADERS)
+        other = telegram.message_update(100 + n, "/help")
+        await bot_client.post("/telegram/webhook", json=other, headers=HEADERS)
+    await wait_for(telegram, lambda sent: len([s for s in sent if s.chat_id == 7]) >= 10)
+    answers = [s.visible for s in telegram.sent(7)]
+    assert len(answers) == 10
+    for product, answer in zip(products, answers, strict=True):
+        assert product.name in answer
+    others = {s.chat_id for s in telegram.sent() if s.chat_id != 7}
+    assert others == set(range(100, 110))
+
+
+async def test_a_photo_of_a_shop_item_gets_its_card_with_price_from_the_database(
+    bot_client, telegram
+):
+    update = telegram.message_update(7, photo=demo_photo("KR-HD-001.png"))
+    await bot_client.post("/telegram/webhook", json=update, headers=HEADERS)
+    [card] = await wait_for(telegram, 1)
+    assert card.method == "sendPhoto" and card.photo
+    assert "Худі" in card.visible and "грн" in card.visible
+    buttons = [b["callback_data"] for row in card.reply_markup["inline_keyboard"] for b in row]
+    assert "o:KR-HD-001" in buttons
+
+
+async def test_an_album_of_three_photos_gets_one_answer(bot_client, telegram):
+    photo = demo_photo("KR-HD-001.png")
+    for _ in range(3):
+        update = telegram.message_update(7, photo=photo)
+        update["message"]["media_group_id"] = "album-1"
+        await bot_client.post("/telegram/webhook", json=update, headers=HEADERS)
+    await wait_for(telegram, 1)
+    await asyncio.sleep(1.0)
+    assert len(telegram.sent(7)) == 1
+
+
+async def test_voice_messages_get_a_polite_answer(bot_client, telegram):
+    update = telegram.message_update(7)
+    update["message"]["voice"] = {"file_id": "v1", "file_unique_id": "v1u", "duration": 3}
+    await bot_client.post("/telegram/webhook", json=update, headers=HEADERS)
+    [reply] = await wait_for(telegram, 1)
+    assert "голосові" in reply.visible
+
+
+async def test_a_429_with_retry_after_is_honoured(bot_client, telegram):
+    telegram.fail("sendMessage", 429, retry_after=1)
+    await bot_client.post(
+        "/telegram/webhook", json=telegram.message_update(7, "/help"), headers=HEADERS
+    )
+    [reply] = await wait_for(telegram, 1)
+    attempts = telegram.calls_to("sendMessage")
+    assert [c.status for c in attempts] == [429, 200]
+    assert attempts[1].at - attempts[0].at >= 1.0
+
+
+async def test_asking_for_a_person_hands_off_and_the_manager_reply_is_relayed(bot_client, telegram):
+    await bot_client.post(
+        "/telegram/webhook", json=telegram.message_update(7, "покличте менеджера"), headers=HEADERS
+    )
+    sent = await wait_for(telegram, 2)
+    notice = next(s for s in sent if s.chat_id == MANAGERS)
+    assert "Передача розмови" in notice.visible
+    # While handed off the bot stays silent to the customer and relays to the managers.
+    await bot_client.post(
+        "/telegram/webhook", json=telegram.message_update(7, "коли відповісте?"), headers=HEADERS
+    )
+    await wait_for(telegram, 3)
+    assert len(telegram.sent(7)) == 1
+    reply = telegram.message_update(MANAGERS, "Добрий день! Я менеджер Оксана.")
+    reply["message"]["chat"] = {"id": MANAGERS, "type": "supergroup", "title": "Менеджери"}
+    reply["message"]["reply_to_message"] = {
+        "message_id": notice.message_id,
+        "date": 1,
+        "chat": {"id": MANAGERS, "type": "supergroup", "title": "Менеджери"},
+        "text": "…",
+    }
+    await bot_client.post("/telegram/webhook", json=reply, headers=HEADERS)
+    await wait_for(telegram, lambda s: len([m for m in s if m.chat_id == 7]) == 2)
+    assert telegram.sent(7)[-1].visible == "Добрий день! Я менеджер Оксана."
