@@ -12,14 +12,19 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError, ResponseError
 
 from app.observability.metrics import CACHE_BACKEND_ERRORS
+from app.observability.tracing import span
 
 if TYPE_CHECKING:
     import builtins
     from collections.abc import Awaitable, Callable, Sequence
 
+    from opentelemetry.trace import Span
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+_SPAN_ATTRIBUTES = {"db.system.name": "redis"}
 
 
 def _ms(ttl: float) -> int:
@@ -74,9 +79,15 @@ class RedisBackend:
         self._probing = True
         return False
 
-    async def _call(self, operation: Callable[[], Awaitable[T]], default: T) -> T:
+    async def _call(self, name: str, operation: Callable[[], Awaitable[T]], default: T) -> T:
+        # One span per command; keys are left out: session keys carry chat ids.
+        with span(name, _SPAN_ATTRIBUTES) as current:
+            return await self._guarded(operation, default, current)
+
+    async def _guarded(self, operation: Callable[[], Awaitable[T]], default: T, current: Span) -> T:
         if self._skip():
             CACHE_BACKEND_ERRORS.labels(self.name).inc()
+            current.set_attribute("redis.skipped", True)
             return default
         probe = self._down
         try:
@@ -84,6 +95,7 @@ class RedisBackend:
         except ResponseError as exc:
             # Redis answered but refused the command (e.g. WRONGTYPE): a bug, not an outage.
             CACHE_BACKEND_ERRORS.labels(self.name).inc()
+            current.set_attribute("error.type", type(exc).__name__)
             log.warning("redis refused a command: %s", exc)
             self._recovered()
             return default
@@ -91,6 +103,7 @@ class RedisBackend:
             # redis-py's ConnectionError and TimeoutError are RedisErrors; socket errors and the
             # built-in TimeoutError are OSErrors.
             CACHE_BACKEND_ERRORS.labels(self.name).inc()
+            current.set_attribute("error.type", type(exc).__name__)
             self._retry_at = time.monotonic() + self._retry_after
             if not self._down:
                 self._down = True
@@ -109,22 +122,22 @@ class RedisBackend:
 
     async def get(self, key: str) -> bytes | None:
         """The value, or None when absent, expired, or Redis is unreachable."""
-        value = await self._call(lambda: self._redis.get(key), None)
+        value = await self._call("redis GET", lambda: self._redis.get(key), None)
         return value if isinstance(value, bytes) or value is None else value.encode()
 
     async def get_and_touch(self, key: str, ttl: float) -> bytes | None:
         """Like `get`, and restart the key's TTL (GETEX ... PX, one round trip)."""
-        value = await self._call(lambda: self._redis.getex(key, px=_ms(ttl)), None)
+        value = await self._call("redis GETEX", lambda: self._redis.getex(key, px=_ms(ttl)), None)
         return value if isinstance(value, bytes) or value is None else value.encode()
 
     async def set(self, key: str, value: bytes, ttl: float) -> None:
         """Store `value` for `ttl` seconds (SET ... PX)."""
-        await self._call(lambda: self._redis.set(key, value, px=_ms(ttl)), None)
+        await self._call("redis SET", lambda: self._redis.set(key, value, px=_ms(ttl)), None)
 
     async def delete(self, *keys: str) -> None:
         """Forget these keys."""
         if keys:
-            await self._call(lambda: self._redis.delete(*keys), None)
+            await self._call("redis DEL", lambda: self._redis.delete(*keys), None)
 
     async def set_add(self, key: str, member: str, ttl: float) -> None:
         """Add `member` to the set at `key` and (re)start the set's TTL, in one round trip."""
@@ -135,7 +148,7 @@ class RedisBackend:
                 pipe.pexpire(key, _ms(ttl))
                 await pipe.execute()
 
-        await self._call(run, None)
+        await self._call("redis SADD PEXPIRE", run, None)
 
     async def set_members_many(self, keys: Sequence[str]) -> list[builtins.set[str]]:
         """The members of each set, in one pipelined round trip; an absent set is empty."""
@@ -150,7 +163,7 @@ class RedisBackend:
             return [{m.decode() if isinstance(m, bytes) else str(m) for m in r} for r in replies]
 
         empty: list[builtins.set[str]] = [set() for _ in keys]
-        return await self._call(run, empty)
+        return await self._call("redis SMEMBERS", run, empty)
 
     async def close(self) -> None:
         """Close the pooled connections."""

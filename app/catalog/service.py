@@ -16,6 +16,7 @@ from app.catalog.errors import (
     VariantNotFoundError,
 )
 from app.catalog.models import CatalogState, Photo, Product, Variant
+from app.observability.tracing import traced
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -95,6 +96,7 @@ class VersionObserver(Protocol):
     def observe(self, version: int) -> None: ...
 
 
+@traced("catalog.load_card")
 async def load_card(
     session_factory: async_sessionmaker[AsyncSession], sku: str
 ) -> schemas.Product | None:
@@ -154,6 +156,7 @@ class CatalogService:
             raise ProductNotFoundError(sku)
         return product
 
+    @traced("catalog.get_product_json")
     async def get_product_json(self, sku: str) -> bytes:
         """The card of an active product as JSON, from the cache's stored encoding when there."""
         if self.product_cache is None:
@@ -163,6 +166,7 @@ class CatalogService:
             raise ProductNotFoundError(sku)
         return entry[1]
 
+    @traced("catalog.get_product")
     async def get_product(self, sku: str, *, include_inactive: bool = False) -> schemas.Product:
         card: schemas.Product | None
         if self.product_cache is not None:
@@ -176,6 +180,7 @@ class CatalogService:
             raise ProductNotFoundError(sku)
         return card
 
+    @traced("catalog.search")
     async def search(
         self,
         *,
@@ -235,6 +240,7 @@ class CatalogService:
         ]
         return schemas.ProductPage(items=items, total=total, limit=limit, offset=offset)
 
+    @traced("catalog.check_stock")
     async def check_stock(
         self, sku: str, *, size: str | None = None, colour: str | None = None
     ) -> schemas.StockAnswer:
@@ -251,6 +257,7 @@ class CatalogService:
             sku=sku, in_stock=any(v.stock > 0 for v in variants), variants=variants
         )
 
+    @traced("catalog.photo")
     async def photo(self, sku: str, position: int) -> tuple[bytes, str]:
         """The stored bytes and content type of one product photo."""
         photo = await self.session.scalar(
@@ -263,6 +270,7 @@ class CatalogService:
             raise PhotoNotFoundError(sku, position)
         return photo.content, photo.content_type or "application/octet-stream"
 
+    @traced("catalog.stored_photos")
     async def stored_photos(self, sources: Iterable[str]) -> dict[str, bytes]:
         """Bytes already stored for these photo paths, so an uploaded catalog may omit them."""
         wanted = sorted(set(sources))
@@ -276,6 +284,7 @@ class CatalogService:
         # The newest row wins where products share a path.
         return {source: content for source, content in rows if content is not None}
 
+    @traced("catalog.catalog_version")
     async def catalog_version(self) -> int:
         return await self.session.scalar(select(CatalogState.version)) or 0
 

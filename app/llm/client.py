@@ -29,6 +29,7 @@ from app.observability.metrics import (
     LLM_REQUESTS,
     LLM_TOKENS,
 )
+from app.observability.tracing import annotate, span
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -143,7 +144,23 @@ class ModelChain:
         `messages` are OpenAI chat messages; `images` go into the last user message as base64
         data URLs (never as links a provider would fetch).
         """
-        result = await self._complete(messages, schema=schema, images=images)
+        with span(
+            "llm.complete", {"llm.schema": schema.__name__, "llm.images": len(images)}
+        ) as current:
+            result = await self._complete(messages, schema=schema, images=images)
+            annotate(
+                {
+                    "llm.outcome": result.outcome,
+                    "llm.link": result.link,
+                    "gen_ai.response.model": result.model,
+                    "llm.attempts": result.attempts,
+                    "llm.fallbacks": result.fallbacks,
+                    "gen_ai.usage.input_tokens": result.tokens_in,
+                    "gen_ai.usage.output_tokens": result.tokens_out,
+                    "llm.cost_usd": result.cost_usd,
+                },
+                current,
+            )
         LLM_REQUESTS.labels(result.model or "none", result.outcome).inc()
         if result.fallbacks:
             LLM_FALLBACKS.inc(result.fallbacks)
@@ -243,11 +260,12 @@ class ModelChain:
             wait: float | None = None
             try:
                 async with asyncio.timeout(remaining):
-                    response = await link.client.chat.completions.create(
-                        model=settings.model,
-                        messages=cast("list[ChatCompletionMessageParam]", messages),
-                        response_format={"type": "json_object"},
-                    )
+                    with span("llm.request", self._span_attributes(link, retries)):
+                        response = await link.client.chat.completions.create(
+                            model=settings.model,
+                            messages=cast("list[ChatCompletionMessageParam]", messages),
+                            response_format={"type": "json_object"},
+                        )
             except TimeoutError:
                 # asyncio's timeout: our deadline, whatever the provider would have done.
                 link.breaker.release()
@@ -293,6 +311,15 @@ class ModelChain:
                 # Waiting would use up the deadline: better to ask the next link now.
                 raise _LinkFailed(f"{reason}, no time left to retry")
             await asyncio.sleep(wait)
+
+    @staticmethod
+    def _span_attributes(link: _Link, retries: int) -> dict[str, str | int]:
+        return {
+            "llm.link": link.settings.name,
+            "gen_ai.operation.name": "chat",
+            "gen_ai.request.model": link.settings.model,
+            "llm.retry": retries,
+        }
 
     async def _account(self, link: _Link, response: Any, result: ChainResult[T]) -> None:
         usage = response.usage

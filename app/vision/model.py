@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
+from app.observability.tracing import annotate, traced
 from app.rag.context import build_context
 from app.vision.intake import decode_image
 
@@ -94,8 +95,22 @@ class ModelVision:
     def enabled(self) -> bool:
         return self._chain.enabled
 
+    @traced("vision.model")
     async def identify(self, photo: bytes, caption: str | None = None) -> ModelVerdict:
         """Ask the model chain; a verdict with sku None when it cannot or may not answer."""
+        verdict = await self._identify(photo, caption)
+        annotate(
+            {
+                "vision.sku": verdict.sku,
+                "vision.confidence": verdict.confidence,
+                "vision.candidates": len(verdict.candidates),
+                "vision.reason": verdict.reason or None,
+                "vision.captioned": bool(caption and caption.strip()),
+            }
+        )
+        return verdict
+
+    async def _identify(self, photo: bytes, caption: str | None) -> ModelVerdict:
         # ~35 ms of decoding and resizing: off the event loop, like the hashing.
         image = await asyncio.to_thread(model_jpeg, photo, self._settings)
         description = caption.strip() if caption and caption.strip() else None

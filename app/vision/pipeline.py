@@ -19,6 +19,7 @@ from sqlalchemy import select
 from app.cache.vision import VisionEntry
 from app.catalog.models import Photo, Product
 from app.observability.metrics import VISION_CONFIDENCE, VISION_LATENCY, VISION_REQUESTS
+from app.observability.tracing import annotate, traced
 from app.vision.hashing import hash_photo, to_signed64, to_unsigned64
 from app.vision.index import IndexEntry, PhotoIndex
 
@@ -130,6 +131,7 @@ class PhotoIdentifier:
         self._version = version
         self._settings = settings
 
+    @traced("vision.identify")
     async def identify(self, photo: bytes, caption: str | None = None) -> Identification:
         """Raises `app.vision.errors.ImageRejectedError` for photos that must not be decoded."""
         started = time.perf_counter()
@@ -241,6 +243,11 @@ class PhotoIdentifier:
         VISION_LATENCY.observe(elapsed)
         if sku is not None:
             VISION_CONFIDENCE.observe(confidence)
+        # On the vision.identify span: which stage answered, and where the time went.
+        annotate(
+            {"vision.source": source, "vision.sku": sku, "vision.confidence": confidence}
+            | {f"vision.{stage}_ms": round(ms, 3) for stage, ms in timings.items()}
+        )
         return Identification(
             sku, confidence, source, distance, timings, question, candidates or []
         )
