@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +11,7 @@ import click
 from app.catalog.commands import catalog
 from app.config import describe_settings, get_settings
 from app.llm.commands import costs
+from app.observability.logs import configure_logging
 from app.rag.commands import reindex_command
 
 if TYPE_CHECKING:
@@ -27,13 +27,7 @@ def run(coro: Coroutine[Any, Any, int | None]) -> None:
 @click.version_option(package_name="kramar")
 def main() -> None:
     """kramar: the AI sales assistant of a clothing shop on Telegram."""
-    logging.basicConfig(
-        level=get_settings().log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # Alembic announces its plugins and pgserver every pg_ctl call at INFO; only problems matter.
-    for chatty in ("alembic", "pgserver"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
+    configure_logging(get_settings())
 
 
 @main.command()
@@ -51,6 +45,7 @@ def serve(host: str | None, port: int | None) -> None:
         host=host or settings.host,
         port=port or settings.port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # our handler (JSON, redaction) serves uvicorn's loggers too
         # Longer than the usual load-balancer idle timeout (60 s), so the proxy closes first.
         timeout_keep_alive=65,
     )

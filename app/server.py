@@ -19,6 +19,7 @@ from app.config import Settings, get_settings
 from app.errors import EXCEPTION_HANDLERS
 from app.health import live, ready
 from app.observability.api import MetricsController
+from app.observability.tracing import configure_tracing
 from app.orders.api import AdminOrderController
 from app.services import open_services
 
@@ -39,17 +40,22 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with open_services(settings) as services, run_bot(services) as telegram:
-            app.state.update(
-                db=services.db,
-                catalog_version=services.catalog_version,
-                product_cache=services.product_cache,
-                identifier=services.identifier,
-                orders=services.orders,
-                conversation=services.conversation,
-                telegram=telegram,
-            )
-            yield
+        shutdown_tracing = configure_tracing(settings)
+        try:
+            async with open_services(settings) as services, run_bot(services) as telegram:
+                app.state.update(
+                    db=services.db,
+                    catalog_version=services.catalog_version,
+                    product_cache=services.product_cache,
+                    identifier=services.identifier,
+                    orders=services.orders,
+                    conversation=services.conversation,
+                    telegram=telegram,
+                )
+                yield
+        finally:
+            if shutdown_tracing is not None:
+                shutdown_tracing()  # flushes the spans still queued
 
     handlers: list[ControllerRouterHandler] = [ProductController, live, ready, MetricsController]
     if settings.admin_token is not None:

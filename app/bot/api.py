@@ -17,9 +17,12 @@ from typing import Any
 from litestar import Request, Response, post
 from litestar.datastructures import State
 from litestar.status_codes import HTTP_200_OK
+from opentelemetry.trace import SpanKind
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.bot.inbox import update_kind
 from app.observability.metrics import TELEGRAM_UPDATES, WEBHOOK_ACK
+from app.observability.tracing import span
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +60,8 @@ async def receive_update(
         return _answer(400, "not a Telegram update: an object with an integer update_id")
     telegram = state.telegram
     try:
-        stored = await telegram.inbox.put(update)
+        with span("telegram.webhook", {"telegram.kind": update_kind(update)}, kind=SpanKind.SERVER):
+            stored = await telegram.inbox.put(update)
     except (SQLAlchemyError, OSError) as error:
         logger.error("inbox unavailable (%s): Telegram will retry", type(error).__name__)
         return _answer(503, "inbox unavailable, retry later")

@@ -23,6 +23,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from aiogram.types import Update
+from opentelemetry.trace import SpanKind
 
 from app.bot.flood import FloodLimiter
 from app.bot.handlers import build_router
@@ -36,10 +37,12 @@ from app.observability.metrics import (
     INBOX_PENDING,
     TELEGRAM_UPDATES,
 )
+from app.observability.tracing import span
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from opentelemetry.util.types import AttributeValue
     from redis.asyncio import Redis
 
     from app.services import Services
@@ -82,11 +85,16 @@ class TelegramBot:
 
     async def process(self, work: Claimed) -> None:
         """Feed one claimed update (or album) to the dispatcher."""
-        updates = [Update.model_validate(p, context={"bot": self.bot}) for p in work.payloads]
-        extra: dict[str, Any] = {}
-        if len(updates) > 1:
-            extra["album"] = [u.message for u in updates if u.message is not None]
-        await self.dispatcher.feed_update(self.bot, updates[0], **extra)
+        attributes: dict[str, AttributeValue] = {
+            "telegram.kind": work.kind,
+            "telegram.attempt": work.attempts,
+        }
+        with span("telegram.update", attributes, kind=SpanKind.CONSUMER):
+            updates = [Update.model_validate(p, context={"bot": self.bot}) for p in work.payloads]
+            extra: dict[str, Any] = {}
+            if len(updates) > 1:
+                extra["album"] = [u.message for u in updates if u.message is not None]
+            await self.dispatcher.feed_update(self.bot, updates[0], **extra)
 
     def record(self, work: Claimed, outcome: str, _seconds: float) -> None:
         TELEGRAM_UPDATES.labels(work.kind, outcome).inc()

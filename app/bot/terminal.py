@@ -131,6 +131,10 @@ class TerminalSession(BaseSession):
         return None
 
 
+def _read(path: Path) -> bytes:
+    return path.expanduser().read_bytes()
+
+
 class TerminalChat:
     """One customer (chat 1) talking to the shop."""
 
@@ -169,7 +173,7 @@ class TerminalChat:
         if line.startswith("/photo"):
             path = Path(line.removeprefix("/photo").strip())
             try:
-                content = await asyncio.to_thread(path.expanduser().read_bytes)
+                content = await asyncio.to_thread(_read, path)
             except OSError as error:
                 self._out.write(f"(не вдалося прочитати {path}: {error.strerror})\n")
                 return True
