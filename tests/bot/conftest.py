@@ -48,5 +48,5 @@ async def fx_bot_client(database_url, db, telegram, demo_catalog):
         yield client
 
 
-async def wait_for(telegram, condition, timeout=10.0):
-    return await asyncio.to_thread(telegram.wait_for, condition, timeout)
+async def wait_for(telegram, condition, seconds=10.0):
+    return await asyncio.to_thread(telegram.wait_for, condition, seconds)
