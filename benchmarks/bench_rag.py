@@ -1,8 +1,9 @@
 """Text retrieval at 1k, 10k and 100k synthetic products in a real Postgres with pgvector.
 
 Rows: build time (embed + COPY + HNSW build), vector top-3 p50/p99 through the HNSW index and by
-exact scan, recall@3 of HNSW against the exact scan, the whole hybrid `retrieve()` p50, and the
-prompt context size for 10 / 1,000 / 100,000 products.
+exact scan, recall@3 of HNSW against the exact scan, the whole hybrid `retrieve()` p50/p99 (the row
+with the issue's goal: retrieval top-3 is what a customer waits for) and the same with a category
+filter, and the prompt context size for 10 / 1,000 / 100,000 products.
 """
 
 from __future__ import annotations
@@ -182,8 +183,11 @@ async def load(dsn: str, session_factory, embedder: HashingEmbedder, size: int):
         f"CREATE INDEX {HNSW_INDEX} ON product_embeddings "
         f"USING hnsw (embedding vector_cosine_ops) WITH {HNSW_WITH}"
     )
-    await conn.execute("ANALYZE products")
-    await conn.execute("ANALYZE product_embeddings")
+    # VACUUM, not only ANALYZE: COPY leaves the new rows in the GIN index's pending list, which
+    # every full-text query reads linearly (and the planner, pricing it, avoids the index) until
+    # autovacuum merges it, as it would soon after such a load in production.
+    await conn.execute("VACUUM ANALYZE products")
+    await conn.execute("VACUUM ANALYZE product_embeddings")
     index_s = time.perf_counter() - started
     await conn.close()
     return embed_s, copy_s, index_s
@@ -224,23 +228,32 @@ async def measure(dsn: str, session_factory, embedder: HashingEmbedder, size: in
         p50, p99 = ms(samples)
         how = "exact scan" if exact else f"HNSW (ef_search {EF_SEARCH})"
         rows += [
-            Row(
-                group, f"vector top-3, {how}, p50", p50, "ms", "" if exact else GOALS.get(size, "")
-            ),
+            Row(group, f"vector top-3, {how}, p50", p50, "ms"),
             Row(group, f"vector top-3, {how}, p99", p99, "ms"),
         ]
     recall = statistics.fmean(
         len(set(a) & set(b)) / 3 for a, b in zip(results[False], results[True], strict=True)
     )
     rows.append(Row(group, "recall@3 HNSW vs exact", recall, "", ">= 0.95", f"{QUERIES} queries"))
-    samples = []
-    for q in queries:
-        started = time.perf_counter()
-        await retrieve(session_factory, embedder, q, k=3)
-        samples.append(time.perf_counter() - started)
-    rows.append(
-        Row(group, "retrieve() hybrid top-3, p50", ms(samples)[0], "ms", note="SKU+name+FTS+HNSW")
+    hybrid = (
+        ("", None, "SKU+name+FTS+HNSW"),
+        (", one category", "худі", "1 of 13 categories: exact scan when HNSW falls short"),
     )
+    for label, category, note in hybrid:
+        for q in queries[:5]:  # warm the caches
+            await retrieve(session_factory, embedder, q, k=3, category=category)
+        samples = []
+        for q in queries:
+            started = time.perf_counter()
+            await retrieve(session_factory, embedder, q, k=3, category=category)
+            samples.append(time.perf_counter() - started)
+        p50, p99 = ms(samples)
+        goal = "" if category else GOALS.get(size, "")
+        name = f"retrieve() hybrid top-3{label}"
+        rows += [
+            Row(group, f"{name}, p50", p50, "ms", goal, note),
+            Row(group, f"{name}, p99", p99, "ms"),
+        ]
     return rows
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from functools import reduce
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import TEXT, exists, func, literal_column, select
+from sqlalchemy import exists, func, literal_column, select, union
 from sqlalchemy.dialects.postgresql import TSVECTOR
 
 from app.catalog.models import Product, Variant
@@ -31,6 +32,8 @@ logger = logging.getLogger(__name__)
 # synthetic products in benchmarks/bench_rag.py, p50 6 ms; SET LOCAL per query, not per session.
 EF_SEARCH = 100
 CANDIDATES = 20
+# Rows of one full-text word or all-words match that are ranked at most (see _full_text).
+FTS_CAP = 200
 RRF_K = 60
 SKU_TOKEN = re.compile(r"[0-9A-Za-z]+(?:-[0-9A-Za-z]+)+")
 # Punctuation that never belongs to the words of a name: read as spaces when comparing names.
@@ -118,30 +121,13 @@ async def retrieve(
         hits = await _skus(session, query, conditions)
         if len(hits) >= k:
             return hits[:k]
-        # plainto_tsquery ANDs the words and quotes them safely; swapping '&' for '|' makes it
-        # "any word", so one word of a name is enough and ts_rank_cd rewards more matches.
-        words = func.replace(func.cast(func.plainto_tsquery("simple", query), TEXT), "&", "|")
-        tsquery = func.to_tsquery("simple", words)
-        rank = func.ts_rank_cd(document(), tsquery)
-        fts_rows = (
-            await session.execute(
-                select(Product.sku, Product.name, rank)
-                .where(document().bool_op("@@")(tsquery), *conditions)
-                .order_by(rank.desc(), Product.sku)
-                .limit(CANDIDATES)
-            )
-        ).all()
-        fts = [(sku, float(score)) for sku, _, score in fts_rows]
+        fts_rows = await _full_text(session, query, conditions)
+        fts = [(sku, score) for sku, _, score in fts_rows]
         hits += _names_in(query, [(sku, name) for sku, name, _ in fts_rows], hits)
         vec: list[str] = []
         index = await session.get(EmbeddingIndex, 1)
         if index is not None and index.embedder == embedder.name and index.dim == embedder.dim:
-            # set_config(..., true) is SET LOCAL: this transaction only.
-            await session.execute(
-                select(func.set_config("hnsw.ef_search", str(int(ef_search)), True))
-            )
-            vec_rows = await session.scalars(nearest(vector, conditions, CANDIDATES))
-            vec = list(vec_rows)
+            vec = await _vector(session, vector, conditions, ef_search)
         else:
             logger.warning(
                 "vector index was built by %s, not %s: full-text search only; run `kramar reindex`",
@@ -149,6 +135,104 @@ async def retrieve(
                 embedder.name,
             )
     return fuse(hits, fts, vec, k)
+
+
+async def _lexemes(session: AsyncSession, query: str) -> list[tuple[str, int]]:
+    """The query's words as the 'simple' parser splits them, each with how many products' SKU or
+    name contain it, counted up to FTS_CAP + 1 only: one GIN lookup and at most that many rows."""
+    words = (
+        func.unnest(func.tsvector_to_array(func.to_tsvector("simple", query)))
+        .table_valued("lexeme")
+        .render_derived(name="word")
+    )
+    named = (
+        select(literal_column("1"))
+        .select_from(Product)
+        .where(document().bool_op("@@")(func.plainto_tsquery("simple", words.c.lexeme)))
+        .limit(FTS_CAP + 1)
+        .correlate(words)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(words.c.lexeme, select(func.count()).select_from(named).scalar_subquery())
+    )
+    return [(lexeme, int(count)) for lexeme, count in rows]
+
+
+async def _full_text(
+    session: AsyncSession, query: str, conditions: list[ColumnElement[bool]]
+) -> list[tuple[str, str, float]]:
+    """Up to CANDIDATES (sku, name, rank), best first: products whose SKU or name has any of the
+    query's words, ranked by ts_rank_cd of that "any word" query, so more words rank higher.
+
+    Why not simply rank every match: a word like "костюм" is in tens of thousands of names at
+    100k products, and ts_rank_cd over all of them was ~80 ms. So only these rows are ranked:
+    - the names with *all* the words that occur in the catalog (at most FTS_CAP of them: when more
+      match, they are near-equal for full text anyway and the vector rank decides), and
+    - the names with any *rare* word (one in at most FTS_CAP names), so each adds <= FTS_CAP rows.
+    A word in more than FTS_CAP names is skipped as a lone match: among thousands of equal
+    matches, twenty picked by SKU order would only add noise to the fusion.
+    Words found in no SKU or name are dropped first, so "рожевий костюм мрія" still finds the
+    "Костюм Мрія" names although no name says "рожевий".
+    """
+    lexemes = await _lexemes(session, query)
+    found = [lexeme for lexeme, count in lexemes if count > 0]
+    if not found:
+        return []
+    rare = [lexeme for lexeme, count in lexemes if 0 < count <= FTS_CAP]
+    matches = document().bool_op("@@")
+    every = select(Product.id).where(matches(_tsquery(found, "&&")), *conditions).limit(FTS_CAP)
+    ids = (
+        union(every, select(Product.id).where(matches(_tsquery(rare, "||")), *conditions))
+        if rare and len(found) > 1
+        else every
+    ).subquery()
+    rank = func.ts_rank_cd(document(), _tsquery(found, "||"))
+    rows = await session.execute(
+        select(Product.sku, Product.name, rank)
+        .join(ids, ids.c.id == Product.id)
+        .order_by(rank.desc(), Product.sku)
+        .limit(CANDIDATES)
+    )
+    return [(sku, name, float(score)) for sku, name, score in rows]
+
+
+def _tsquery(lexemes: list[str], operator: str) -> ColumnElement[Any]:
+    """The lexemes joined by tsquery's && (all) or || (any); plainto_tsquery quotes each safely."""
+    parts = [func.plainto_tsquery("simple", lexeme) for lexeme in lexemes]
+    return reduce(lambda left, right: left.op(operator)(right), parts)
+
+
+async def _vector(
+    session: AsyncSession,
+    vector: list[float],
+    conditions: list[ColumnElement[bool]],
+    ef_search: int,
+) -> list[str]:
+    """CANDIDATES SKUs nearest to `vector` within the filters: HNSW, or an exact scan when the
+    filters leave HNSW short."""
+    # set_config(..., true) is SET LOCAL: this transaction only.
+    await session.execute(select(func.set_config("hnsw.ef_search", str(int(ef_search)), True)))
+    found = list(await session.scalars(nearest(vector, conditions, CANDIDATES)))
+    if len(found) >= CANDIDATES or not conditions:
+        return found
+    # pgvector 0.6 filters the ef_search rows the HNSW scan returns, after the scan: a selective
+    # filter (a small category, in stock when most is sold out) leaves fewer rows although more
+    # products match. Then the filter itself is selective, so the distance of every product it
+    # keeps is cheap to compute: exactly, in a MATERIALIZED CTE with no ORDER BY of its own, which
+    # the planner can neither answer from the HNSW index nor fold into the outer ORDER BY (unlike
+    # enable_indexscan = off, it keeps the btree indexes for the join and the filters).
+    distance = ProductEmbedding.embedding.cosine_distance(vector).label("distance")
+    scored = (
+        select(Product.sku, distance)
+        .select_from(ProductEmbedding)
+        .join(Product, Product.id == ProductEmbedding.product_id)
+        .where(*conditions)
+        .cte("scored")
+        .prefix_with("MATERIALIZED")
+    )
+    exact = select(scored.c.sku).order_by(scored.c.distance, scored.c.sku).limit(CANDIDATES)
+    return list(await session.scalars(exact))
 
 
 def _dense_ranks(scored: list[tuple[str, float]]) -> list[tuple[int, str]]:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from app.catalog.service import CatalogService
+from app.rag import search
 from app.rag.embedders import HashingEmbedder
 from app.rag.indexer import reindex
 from app.rag.search import Hit, fuse, retrieve
@@ -108,3 +109,30 @@ def test_fusion_puts_exact_hits_first_and_lets_vectors_break_full_text_ties():
 
     assert [h.sku for h in hits] == ["S", "C", "B"]
     assert hits[1].source == "fts+vector"
+
+
+async def test_a_rare_word_finds_its_name_among_more_names_than_the_cap(
+    rag_db, embedder, monkeypatch
+):
+    monkeypatch.setattr(search, "FTS_CAP", 3)
+    lagunas = [product_in(f"KR-A-{n:03d}", f"Костюм Лагуна {n}") for n in range(6)]
+    await indexed(rag_db, embedder, *lagunas, product_in("KR-B-001", "Костюм Вишня"))
+
+    hits = await retrieve(rag_db, embedder, "вишня рожевий костюм", k=3)
+
+    assert hits[0].sku == "KR-B-001"
+    assert "fts" in hits[0].source
+
+
+async def test_a_common_word_alone_still_ranks_capped_full_text_candidates(
+    rag_db, embedder, monkeypatch
+):
+    monkeypatch.setattr(search, "FTS_CAP", 3)
+    await indexed(
+        rag_db, embedder, *[product_in(f"KR-A-{n:03d}", f"Костюм Лагуна {n}") for n in range(6)]
+    )
+
+    hits = await retrieve(rag_db, embedder, "костюм", k=3)
+
+    assert len(hits) == 3
+    assert any("fts" in h.source for h in hits)
