@@ -12,6 +12,7 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from app.alerts.api import AlertmanagerController
 from app.bot.api import receive_update
 from app.bot.runtime import run_bot
 from app.catalog.api import AdminCatalogController, AdminProductController, ProductController
@@ -62,6 +63,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         handlers += [AdminProductController, AdminCatalogController, AdminOrderController]
     else:
         logger.info("KRAMAR_ADMIN_TOKEN unset: admin API disabled")
+    if settings.alerts.token is not None:
+        handlers.append(AlertmanagerController)
+    else:
+        logger.info("KRAMAR_ALERTS_TOKEN unset: /alerts/alertmanager disabled")
     state = State({"settings": settings})
     if settings.telegram.bot_token is not None and settings.public_url:
         if settings.telegram.webhook_secret is None:

@@ -23,6 +23,7 @@ from app.catalog.version import CatalogVersion
 from app.db.runtime import Database, open_database
 from app.dialog.agent import TextAgent
 from app.dialog.engine import Conversation
+from app.dialog.handoffs import Handoffs
 from app.llm.client import ModelChain
 from app.llm.commands import open_ledger
 from app.llm.offline import OfflineAgent
@@ -56,6 +57,7 @@ class Services:
     chain: ModelChain
     orders: OrderService
     conversation: Conversation
+    handoffs: Handoffs
 
 
 async def expire_reservations(orders: OrderService) -> None:
@@ -133,6 +135,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             cards.get,
             k=settings.rag.top_k,
         )
+        handoffs = Handoffs(db.session_factory)
         conversation = Conversation(
             sessions=SessionCache(backend, settings.cache.session_ttl),
             cards=cards.get,
@@ -140,6 +143,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             agent=agent,
             identifier=identifier,
             orders=orders,
+            handoffs=handoffs,
             settings=settings.dialog,
         )
         logger.info(
@@ -161,4 +165,5 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             chain=chain,
             orders=orders,
             conversation=conversation,
+            handoffs=handoffs,
         )

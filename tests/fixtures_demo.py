@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.catalog.importer import import_catalog, load_catalog
+from app.catalog.importer import CatalogItem, import_catalog, load_catalog
 from app.config import VisionSettings
 from app.rag.embedders import HashingEmbedder
 from app.rag.indexer import reindex
@@ -19,7 +19,7 @@ HASHER = cache(catalog_photo_hasher(VisionSettings()))
 
 
 @cache
-def demo_items():  # type: ignore[no-untyped-def]
+def demo_items() -> list[CatalogItem]:
     return load_catalog(DEMO, max_catalog_bytes=20_000_000, max_photo_bytes=5_000_000)
 
 

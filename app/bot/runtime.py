@@ -16,6 +16,7 @@ import socket
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot, Dispatcher
@@ -25,12 +26,14 @@ from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from aiogram.types import Update
 from opentelemetry.trace import SpanKind
 
+from app.alerts.service import AlertForwarder
 from app.bot.flood import FloodLimiter
 from app.bot.handlers import build_router
 from app.bot.inbox import Claimed, Inbox
 from app.bot.outgoing import Outgoing
 from app.bot.sender import Sender
 from app.bot.worker import InboxWorker
+from app.dialog.replies import Reply, buttons
 from app.observability.metrics import (
     ANSWER_LATENCY,
     INBOX_OLDEST_PENDING,
@@ -51,6 +54,7 @@ logger = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/telegram/webhook"
 STATS_INTERVAL = 5.0
+REPOST_CHECK_INTERVAL = 30
 POLL_TIMEOUT = 25
 
 
@@ -62,6 +66,7 @@ def build_dispatcher(services: Services, outgoing: Outgoing) -> Dispatcher:
         orders=services.orders,
         manager_chat_id=services.settings.manager_chat_id,
         max_photo_bytes=services.settings.vision.max_bytes,
+        alerts=AlertForwarder(services.settings, outgoing.sender, services.db.engine),
     )
     dispatcher.include_router(build_router())
     return dispatcher
@@ -146,6 +151,21 @@ async def report_backlog(inbox: Inbox) -> None:
         await asyncio.sleep(STATS_INTERVAL)
 
 
+async def repost_handoffs(services: Services, outgoing: Outgoing) -> None:
+    """Post again every hand-off no manager answered in time."""
+    wait = timedelta(minutes=services.settings.dialog.handoff_repost_minutes)
+    while True:
+        await asyncio.sleep(REPOST_CHECK_INTERVAL)
+        try:
+            for due in await services.handoffs.due(wait):
+                text = f"⏰ Ніхто не відповів клієнту вже {due.minutes} хв!\n\n{due.summary}"
+                rows = buttons([("🤖 Повернути боту", f"bot:{due.chat_id}")])
+                reply = Reply(text, to_manager=True, about_chat=due.chat_id, buttons=rows)
+                await outgoing.deliver(due.chat_id, [reply])
+        except Exception:
+            logger.exception("reposting hand-offs failed; next try in %d s", REPOST_CHECK_INTERVAL)
+
+
 def flood_redis(services: Services) -> Redis | None:
     if services.settings.redis.url is None:
         return None
@@ -207,6 +227,7 @@ async def run_bot(services: Services) -> AsyncIterator[TelegramBot | None]:
         else:
             tasks.append(asyncio.create_task(poll_updates(bot, inbox, worker, allowed)))
         tasks.append(asyncio.create_task(report_backlog(inbox)))
+        tasks.append(asyncio.create_task(repost_handoffs(services, outgoing)))
         worker.start()
         yield telegram
     finally:

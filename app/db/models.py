@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from app.alerts import models as alert_models  # noqa: F401 (lead: add to __all__)
+from app.alerts import models as alert_models
 from app.bot import models as bot_models
 from app.catalog import models as catalog_models
 from app.db.base import Base
+from app.dialog import models as dialog_models
 from app.orders import models as order_models
 from app.rag import models as rag_models
 
 metadata = Base.metadata
 
-__all__ = ["bot_models", "catalog_models", "metadata", "order_models", "rag_models"]
+__all__ = [
+    "alert_models",
+    "bot_models",
+    "catalog_models",
+    "dialog_models",
+    "metadata",
+    "order_models",
+    "rag_models",
+]

@@ -36,7 +36,8 @@ if TYPE_CHECKING:
     from app.cache.session import ChatSession, SessionCache
     from app.catalog.schemas import Product
     from app.config import DialogSettings
-    from app.dialog.agent import TextAgent
+    from app.dialog.agent import TextAgent, TextAnswer
+    from app.dialog.handoffs import Handoffs
     from app.orders.schemas import Order
     from app.orders.service import OrderService
     from app.vision.pipeline import PhotoIdentifier
@@ -61,6 +62,24 @@ REJECTED_PHOTO = (
     "(до 10 МБ)."
 )
 HANDED_OFF = "Передаю розмову менеджеру — він відповість тут найближчим часом."
+# Problems a bot must not try to solve: straight to a person, level 2, with the reason.
+PROBLEMS: dict[str, tuple[str, ...]] = {
+    "complaint": ("скарг", "жалоб", "брак", "неякісн", "порван", "обман", "complain", "defect"),
+    "payment": ("оплата не пройш", "не пройшла оплата", "списал", "гроші не повер", "refund"),
+    "delivery": ("не прийш", "не отрима", "де моя посилка", "загуби", "затримк", "not arrived"),
+}
+L2_REASONS = frozenset(PROBLEMS)
+
+
+def problem_in(text: str) -> str | None:
+    """ "complaint" | "payment" | "delivery" when the message reports one, else None."""
+    lowered = text.casefold()
+    for reason, stems in PROBLEMS.items():
+        if any(stem in lowered for stem in stems):
+            return reason
+    return None
+
+
 BRANCH = re.compile(r"(?:№|#|відділення|відд\.?|branch|отделение)?\s*(\d{1,5})\b", re.IGNORECASE)
 
 
@@ -83,8 +102,10 @@ class Conversation:
         agent: TextAgent,
         identifier: PhotoIdentifier,
         orders: OrderService,
+        handoffs: Handoffs,
         settings: DialogSettings,
     ) -> None:
+        self._handoffs = handoffs
         self._sessions = sessions
         self._cards = cards
         self._photo = photo
@@ -189,12 +210,14 @@ class Conversation:
         session = await self._sessions.load(chat_id)
         session.stage = "discovery"
         await self._sessions.save(session)
+        await self._handoffs.close(chat_id)
         return [Reply("Я знову на зв'язку 🙂 Чим ще можу допомогти?")]
 
     async def from_manager(self, chat_id: int, text: str) -> list[Reply]:
         session = await self._sessions.load(chat_id)
         session.add_turn("bot", text)
         await self._sessions.save(session)
+        await self._handoffs.taken(chat_id)
         return [Reply(text)]
 
     # Steps ---------------------------------------------------------------------------------------
@@ -213,11 +236,20 @@ class Conversation:
     async def _ask_agent(
         self, session: ChatSession, customer: Customer, text: str, event_id: str
     ) -> list[Reply]:
+        problem = problem_in(text)
+        if problem is not None:
+            return await self._handoff(session, customer, "L2", problem, text)
         current = session.selected_skus[0] if session.selected_skus else None
         answer = await self._agent.respond(text, current_sku=current, history=session.turns[:-1])
         reply = answer.reply
         if reply.escalate:
-            return await self._handoff(session, customer, "L1", answer.reason or "asked", text)
+            reason = answer.reason or "asked"
+            level = "L2" if reason in L2_REASONS else "L1"
+            return await self._handoff(session, customer, level, reason, text)
+        if reply.skus and answer.action in ("check_stock", "add_to_order"):
+            acted = await self._act(session, customer, answer, event_id)
+            if acted:
+                return acted
         if session.stage in ("greeting",):
             self._enter(session, "discovery", funnel="discovery")
         elif session.stage == "discovery" and not reply.skus:
@@ -236,6 +268,28 @@ class Conversation:
                         await self._card(card, reply.text if answer.source != "model" else None),
                     ]
         return [Reply(reply.text)]
+
+    async def _act(
+        self, session: ChatSession, customer: Customer, answer: TextAnswer, event_id: str
+    ) -> list[Reply]:
+        """Run the model's tool on the real services; every figure comes from the card."""
+        card = await self._cards(answer.reply.skus[0])
+        if card is None or not card.active:
+            return []
+        session.selected_skus = [card.sku]
+        size = next((s for s in card.sizes if s.casefold() == (answer.size or "").casefold()), None)
+        colour = next(
+            (c for c in card.colours if c.casefold() == (answer.colour or "").casefold()), None
+        )
+        if answer.action == "check_stock":
+            return [Reply(f"{card.name} — {format_uah(card.price)}. {stock_line(card)}")]
+        if size is None:
+            return await self._choose_size(session, card.sku)
+        if colour is None:
+            return await self._choose_colour(session, card.sku, size)
+        return await self._reserve(
+            session, customer, card.sku, size, card.colours.index(colour), event_id
+        )
 
     async def _card(self, card: Product, text: str | None = None) -> Reply:
         body = f"{card.name}\nЦіна: {format_uah(card.price)}\n{stock_line(card)}"

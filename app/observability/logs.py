@@ -78,6 +78,9 @@ def configure_logging(settings: Settings, *, stream: TextIO | None = None) -> lo
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+        # An earlier uvicorn.run (or dictConfig) may have disabled or raised them.
+        logger.disabled = False
+        logger.setLevel(logging.NOTSET)
     for name in CHATTY:
         # At DEBUG everything is wanted; otherwise only their problems.
         logging.getLogger(name).setLevel(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from decimal import Decimal
+from typing import Any
 
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
@@ -15,6 +16,7 @@ from app.server import create_app
 from tests.bot.conftest import HEADERS, MANAGERS, bot_settings, wait_for
 from tests.fixtures_demo import demo_photo
 from tests.servers.openai import Answer, OpenAIServer
+from tests.servers.telegram import Sent
 
 _callbacks = itertools.count(1)
 
@@ -25,21 +27,22 @@ class Customer:
     def __init__(self, client, telegram, chat_id: int) -> None:
         self.client, self.telegram, self.chat_id = client, telegram, chat_id
 
-    async def _post(self, update) -> list:
+    async def _post(self, update) -> list[Sent]:
         before = len(self.telegram.sent(self.chat_id))
         response = await self.client.post("/telegram/webhook", json=update, headers=HEADERS)
         assert response.status_code == 200
         await wait_for(self.telegram, lambda _: len(self.telegram.sent(self.chat_id)) > before)
         await asyncio.sleep(0.15)  # the rest of a multi-message answer
-        return self.telegram.sent(self.chat_id)[before:]
+        sent: list[Sent] = self.telegram.sent(self.chat_id)[before:]
+        return sent
 
-    async def says(self, text: str) -> list:
+    async def says(self, text: str) -> list[Sent]:
         return await self._post(self.telegram.message_update(self.chat_id, text))
 
-    async def sends_photo(self, photo: bytes) -> list:
+    async def sends_photo(self, photo: bytes) -> list[Sent]:
         return await self._post(self.telegram.message_update(self.chat_id, photo=photo))
 
-    async def shares_contact(self, phone: str) -> list:
+    async def shares_contact(self, phone: str) -> list[Sent]:
         update = self.telegram.message_update(self.chat_id)
         update["message"]["contact"] = {
             "phone_number": phone,
@@ -48,7 +51,7 @@ class Customer:
         }
         return await self._post(update)
 
-    def press_update(self, data: str) -> dict:
+    def press_update(self, data: str) -> dict[str, Any]:
         return {
             "update_id": 900_000 + next(_callbacks),
             "callback_query": {
@@ -65,7 +68,7 @@ class Customer:
             },
         }
 
-    async def presses(self, data: str) -> list:
+    async def presses(self, data: str) -> list[Sent]:
         return await self._post(self.press_update(data))
 
 
@@ -79,7 +82,7 @@ def buttons(message) -> list[str]:
     return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
 
 
-async def orders(db) -> list[tuple]:
+async def orders(db) -> list[tuple[Any, ...]]:
     async with db.connect() as conn:
         rows = await conn.execute(
             text(
@@ -217,3 +220,36 @@ async def test_a_restart_mid_conversation_continues_where_it_stopped(
         olena = Customer(client, telegram, 507)
         [delivery] = await olena.says("Олена, 050 111 22 33")
     assert buttons(delivery) == ["d:np", "d:courier"]
+
+
+async def model_app(database_url, telegram, openai, answer: str):
+    link = LinkSettings(name="primary", model="gpt-test", base_url=openai.base_url)
+    openai.default("gpt-test", Answer(answer))
+    return create_app(bot_settings(database_url, telegram, llm=LLMSettings(links=[link])))
+
+
+async def test_the_models_add_to_order_tool_reserves_through_the_order_service(
+    database_url, db, telegram, demo_catalog
+):
+    openai = OpenAIServer()
+    openai.start()
+    try:
+        app = await model_app(
+            database_url,
+            telegram,
+            openai,
+            '{"reply": "Гарний вибір!", "skus": ["KR-KS-001"], "intent": "order",'
+            ' "action": "add_to_order", "size": "m", "colour": "Бежевий"}',
+        )
+        async with AsyncTestClient(app) as client:
+            replies = await Customer(client, telegram, 508).says("беру костюм Мрія, M, бежевий")
+    finally:
+        openai.stop()
+    assert "Відкладаю для вас Костюм «Мрія», M, бежевий — 2 450 грн" in said(replies[0])
+    assert [(o[0], o[3], o[4]) for o in await orders(db)] == [("draft", "M", "бежевий")]
+
+
+async def test_a_complaint_goes_to_a_person_at_level_two(bot_client, telegram):
+    await Customer(bot_client, telegram, 509).says("Хочу подати скаргу, річ прийшла з браком")
+    notice = telegram.sent(MANAGERS)[-1]
+    assert "(L2, complaint)" in said(notice)

@@ -71,9 +71,7 @@ async def test_updates_acknowledged_before_a_sigkill_are_answered_once_after_res
 
     second, _ = await asyncio.to_thread(serve, database_url, telegram)
     try:
-        await asyncio.to_thread(
-            telegram.wait_for, lambda s: {m.chat_id for m in s} == {1, 2}, 20
-        )
+        await asyncio.to_thread(telegram.wait_for, lambda s: {m.chat_id for m in s} == {1, 2}, 20)
         await asyncio.sleep(1.5)  # anything doubled would arrive by now
     finally:
         second.terminate()

@@ -1,0 +1,100 @@
+"""Hand-offs: opened by the conversation, taken by a manager's reply, closed by /bot.
+
+An open hand-off that no manager answered within `repost_after` is posted to the manager chat
+again (by whichever replica gets to it first: `FOR UPDATE SKIP LOCKED`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from app.dialog.models import CLOSED, OPEN, TAKEN, Handoff
+
+if TYPE_CHECKING:
+    from datetime import timedelta
+
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+
+@dataclass(frozen=True)
+class Due:
+    chat_id: int
+    level: str
+    reason: str
+    summary: str
+    minutes: int
+    """How long it has waited."""
+
+
+class Handoffs:
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self._session_factory = session_factory
+
+    async def open(self, chat_id: int, level: str, reason: str, summary: str) -> bool:
+        """Record a hand-off; False if the chat already has a live one."""
+        async with self._session_factory() as session, session.begin():
+            statement = (
+                insert(Handoff)
+                .values(
+                    chat_id=chat_id,
+                    level=level,
+                    reason=reason,
+                    summary=summary,
+                    status=OPEN,
+                    reposts=0,
+                )
+                .on_conflict_do_nothing(
+                    index_elements=["chat_id"], index_where=Handoff.status != CLOSED
+                )
+                .returning(Handoff.id)
+            )
+            return (await session.execute(statement)).first() is not None
+
+    async def taken(self, chat_id: int) -> None:
+        async with self._session_factory() as session, session.begin():
+            await session.execute(
+                update(Handoff)
+                .where(Handoff.chat_id == chat_id, Handoff.status == OPEN)
+                .values(status=TAKEN, taken_at=func.now())
+            )
+
+    async def close(self, chat_id: int) -> None:
+        async with self._session_factory() as session, session.begin():
+            await session.execute(
+                update(Handoff)
+                .where(Handoff.chat_id == chat_id, Handoff.status != CLOSED)
+                .values(status=CLOSED, closed_at=func.now())
+            )
+
+    async def due(self, repost_after: timedelta) -> list[Due]:
+        """Open hand-offs not posted for `repost_after`; marks them posted now."""
+        async with self._session_factory() as session, session.begin():
+            rows = (
+                await session.scalars(
+                    select(Handoff)
+                    .where(Handoff.status == OPEN, Handoff.posted_at < func.now() - repost_after)
+                    .order_by(Handoff.posted_at)
+                    .limit(50)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            now = await session.scalar(select(func.now()))
+            assert now is not None
+            due = [
+                Due(
+                    h.chat_id,
+                    h.level,
+                    h.reason,
+                    h.summary,
+                    int((now - h.created_at).total_seconds() // 60),
+                )
+                for h in rows
+            ]
+            for handoff in rows:
+                handoff.posted_at = now
+                handoff.reposts += 1
+        return due
