@@ -253,3 +253,35 @@ async def test_a_complaint_goes_to_a_person_at_level_two(bot_client, telegram):
     await Customer(bot_client, telegram, 509).says("Хочу подати скаргу, річ прийшла з браком")
     notice = telegram.sent(MANAGERS)[-1]
     assert "(L2, complaint)" in said(notice)
+
+
+async def test_metrics_show_every_family_after_a_conversation(bot_client, telegram):
+    olena = Customer(bot_client, telegram, 510)
+    await olena.sends_photo(demo_photo("KR-KS-002.png"))
+    await olena.says("покличте менеджера")
+    body = (await bot_client.get("/metrics")).text
+    for family in (
+        "vision_requests_total",
+        "vision_confidence",
+        "vision_latency_seconds",
+        "llm_requests_total",
+        "llm_tokens_total",
+        "llm_cost_usd_total",
+        "llm_fallbacks_total",
+        "llm_breaker_open",
+        "escalations_total",
+        "cache_requests_total",
+        "telegram_updates_total",
+        "inbox_oldest_pending_seconds",
+        "orders_total",
+        "conversation_stage_total",
+    ):
+        assert f"# TYPE {family} " in body, family
+    for series in (
+        'vision_requests_total{source="photo_index"}',
+        'escalations_total{level="L1",reason="asked"}',
+        'telegram_updates_total{kind="photo",outcome="ok"}',
+        'conversation_stage_total{stage="identified"}',
+    ):
+        value = next(line for line in body.splitlines() if line.startswith(series + " "))
+        assert float(value.split()[-1]) >= 1, value
