@@ -1,0 +1,56 @@
+"""`kramar chat`: a newcomer buys a demo product in the terminal, through the real dispatcher."""
+
+from __future__ import annotations
+
+import asyncio
+
+from click.testing import CliRunner
+from sqlalchemy import text
+
+from app.cli import main
+from app.config import get_settings
+from tests.fixtures_demo import DEMO
+
+PURCHASE = [
+    "привіт",
+    "шукаю костюм Мрія лайт",
+    "1",  # 🛒 Замовити
+    "1",  # size S
+    "1",  # пудровий
+    "/contact +380 67 123 45 67",
+    "1",  # Нова Пошта
+    "Львів, 12",
+    "1",  # ✅ Підтвердити
+    "/quit",
+]
+
+
+def chat(env: dict[str, str], lines: list[str]) -> str:
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(main, ["chat"], env=env, input="\n".join(lines) + "\n")
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+async def test_a_newcomer_buys_a_demo_product_in_the_terminal(env, db):
+    env = {**env, "KRAMAR_CATALOG_FILE": str(DEMO)}
+    out = await asyncio.to_thread(chat, env, PURCHASE)
+    assert "Вітаю!" in out
+    assert "Костюм «Мрія лайт»" in out and "1 650 грн" in out.replace("\xa0", " ")
+    assert "Оберіть розмір" in out and "Оберіть колір" in out
+    assert "Разом: 1 650 грн" in out.replace("\xa0", " ")
+    assert "прийнято" in out
+    assert "[крамар → менеджерам]" in out  # the order notice
+    async with db.connect() as conn:
+        row = (
+            await conn.execute(
+                text(
+                    "SELECT o.status, l.sku, l.size, l.colour, o.city, o.branch"
+                    " FROM orders o JOIN order_lines l ON l.order_id = o.id"
+                )
+            )
+        ).one()
+    assert tuple(row) == ("new", "KR-KS-002", "S", "пудровий", "Львів", "12")
