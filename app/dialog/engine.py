@@ -80,7 +80,11 @@ def problem_in(text: str) -> str | None:
     return None
 
 
-BRANCH = re.compile(r"(?:№|#|відділення|відд\.?|branch|отделение)?\s*(\d{1,5})\b", re.IGNORECASE)
+PHONE = re.compile(r"\+?\d[\d\s()\-]{8,}\d")
+# "Львів 12", "Київ, відділення №25": a city, then the branch number.
+CITY_BRANCH = re.compile(
+    r"^\s*([^\d,]+?)[\s,]+(?:№|#|відділення|відд\.?|branch)?\s*№?\s*(\d{1,5})\b", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -141,7 +145,7 @@ class Conversation:
             return [Reply(f"Клієнт: {text}", to_manager=True, about_chat=customer.chat_id)]
         session.add_turn("customer", text)
         if session.stage == "contact":
-            replies = await self._typed_contact(session, customer, text)
+            replies = await self._typed_contact(session, customer, text, event_id)
         elif session.stage in ("delivery_np", "delivery_courier"):
             replies = await self._typed_delivery(session, text)
         else:
@@ -369,6 +373,7 @@ class Conversation:
                 await self._choose_size(session, sku)
             )
         rows = [[(colour, f"c:{sku}:{size}:{card.colours.index(colour)}")] for colour in colours]
+        rows.append([("⬅️ Інший розмір", f"o:{sku}")])
         return [Reply(f"Розмір {size}. Оберіть колір:", buttons=buttons(*rows))]
 
     async def _reserve(
@@ -415,17 +420,22 @@ class Conversation:
         ]
 
     async def _typed_contact(
-        self, session: ChatSession, customer: Customer, text: str
+        self, session: ChatSession, customer: Customer, text: str, event_id: str
     ) -> list[Reply]:
-        match = re.search(r"\+?[\d\s()\-]{9,}", text)
+        match = PHONE.search(text)
         if match is None:
-            return [
-                Reply(
-                    "Напишіть, будь ласка, ім'я та номер телефону, наприклад: "
-                    "«Олена, 067 123 45 67».",
-                    ask_contact=True,
+            # Not a contact: a question or another product. Answer it; the reservation stays.
+            replies = await self._ask_agent(session, customer, text, event_id)
+            if session.stage != "handoff" and session.context.get("order_id"):
+                session.stage = "contact"
+                replies.append(
+                    Reply(
+                        "Щоб завершити замовлення, надішліть ім'я та номер "
+                        "телефону, наприклад: «Олена, 067 123 45 67».",
+                        ask_contact=True,
+                    )
                 )
-            ]
+            return replies
         name = (text[: match.start()] + text[match.end() :]).strip(" ,.;-") or customer.name
         return await self._save_contact(session, name, match.group(0))
 
@@ -474,11 +484,14 @@ class Conversation:
         city, _, rest = text.partition(",")
         try:
             if session.stage == "delivery_np":
-                branch = BRANCH.search(rest or text)
-                if not rest or branch is None:
-                    return [Reply("Вкажіть місто й номер відділення через кому: «Львів, 12».")]
+                found = CITY_BRANCH.match(text)
+                if found is None:
+                    return [Reply("Вкажіть місто й номер відділення, наприклад: «Львів, 12».")]
                 order = await self._orders.set_delivery(
-                    int(order_id), DeliveryMethod.NOVA_POSHTA, city.strip(), branch=branch.group(1)
+                    int(order_id),
+                    DeliveryMethod.NOVA_POSHTA,
+                    found.group(1).strip(),
+                    branch=found.group(2),
                 )
             else:
                 if not rest.strip():

@@ -102,14 +102,14 @@ async def test_photo_to_confirmed_order(bot_client, telegram, db):
     assert buttons(sizes) == ["s:KR-KS-001:S", "s:KR-KS-001:M", "s:KR-KS-001:L", "s:KR-KS-001:XL"]
     [colours] = await olena.presses("s:KR-KS-001:S")
     # S in pink is sold out: never offered.
-    assert buttons(colours) == ["c:KR-KS-001:S:1", "c:KR-KS-001:S:2"]
+    assert buttons(colours) == ["c:KR-KS-001:S:1", "c:KR-KS-001:S:2", "o:KR-KS-001"]
     [reserved] = await olena.presses("c:KR-KS-001:S:1")
     assert "Резерв діє 30 хв" in said(reserved)
     assert reserved.reply_markup is None or "keyboard" in reserved.reply_markup
     [delivery] = await olena.shares_contact("+380 67 123 45 67")
     assert buttons(delivery) == ["d:np", "d:courier"]
     await olena.presses("d:np")
-    [summary] = await olena.says("Київ, відділення 25")
+    [summary] = await olena.says("Київ відділення №25")
     assert "Разом: 2 450 грн" in said(summary) and "+380671234567" in said(summary)
     confirmed = await olena.presses("ok")
     assert "прийнято" in said(confirmed[0])
@@ -285,3 +285,18 @@ async def test_metrics_show_every_family_after_a_conversation(bot_client, telegr
     ):
         value = next(line for line in body.splitlines() if line.startswith(series + " "))
         assert float(value.split()[-1]) >= 1, value
+
+
+async def test_a_question_while_giving_contacts_is_answered_and_the_reservation_kept(
+    bot_client, telegram, db
+):
+    olena = Customer(bot_client, telegram, 511)
+    await olena.presses("o:KR-KS-003")
+    await olena.presses("s:KR-KS-003:XL")
+    await olena.presses("c:KR-KS-003:XL:0")
+    replies = await olena.says("а скільки коштує костюм Ритм?")
+    assert "1 890 грн" in said(replies[0])
+    assert "надішліть ім'я та номер" in said(replies[-1])
+    [delivery] = await olena.says("Олена 0501112233")
+    assert buttons(delivery) == ["d:np", "d:courier"]
+    assert [(o[0], o[2]) for o in await orders(db)] == [("draft", "KR-KS-003")]
