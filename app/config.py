@@ -156,8 +156,8 @@ class TelegramSettings(BaseSettings):
     """Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token; required with a public URL."""
     api_url: str = "https://api.telegram.org"
     """Bot API server: Telegram's, a self-hosted telegram-bot-api, or a test stand-in."""
-    workers: int = Field(default=8, ge=1, le=256)
-    """Chats processed at once per app process."""
+    workers: int = Field(default=8, ge=0, le=256)
+    """Chats processed at once per app process; 0: this process only acknowledges updates."""
     lease_seconds: float = Field(default=120.0, gt=0)
     """Seconds an update is held by a worker before another may take it up (crash recovery)."""
     max_attempts: int = Field(default=5, ge=1)

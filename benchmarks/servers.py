@@ -74,8 +74,12 @@ def kramar_env(data_dir: Path, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def kramar_server(**extra_env: str) -> Iterator[str]:
-    """`kramar serve` on the demo catalog in a fresh embedded Postgres; yields the base URL."""
+def kramar_server(companion: dict[str, str] | None = None, **extra_env: str) -> Iterator[str]:
+    """`kramar serve` on the demo catalog in a fresh embedded Postgres; yields the base URL.
+
+    `companion`: settings of a second `kramar serve` sharing that Postgres (e.g. the inbox
+    workers of a web-only first process), started after the first and stopped before it.
+    """
     data_dir = Path(tempfile.mkdtemp(prefix="kramar-bench-", dir="/tmp"))
     env = kramar_env(data_dir, **extra_env)
     port = free_port()
@@ -87,7 +91,16 @@ def kramar_server(**extra_env: str) -> Iterator[str]:
         )
         base = f"http://127.0.0.1:{port}"
         with process([*kramar, "serve", "--port", str(port)], env, f"{base}/health/ready"):
-            yield base
+            if companion is None:
+                yield base
+                return
+            other = free_port()
+            with process(
+                [*kramar, "serve", "--port", str(other)],
+                {**env, **companion},
+                f"http://127.0.0.1:{other}/health/ready",
+            ):
+                yield base
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
 

@@ -13,21 +13,27 @@ redelivery into a no-op. Workers then take updates under a lease:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+import asyncpg
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 
 from app.bot.models import DEAD, DONE, PENDING, InboxUpdate
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sqlalchemy.ext.asyncio import AsyncEngine
 
 logger = logging.getLogger(__name__)
 
+CHANNEL = "kramar_inbox"
 MESSAGE_FIELDS = ("message", "edited_message", "business_message")
 
 
@@ -177,7 +183,11 @@ class Inbox:
             statement = statement.values(available_at=later)
         async with self._engine.begin() as conn:
             result = await conn.execute(statement.returning(InboxUpdate.update_id))
-            return result.first() is not None
+            stored = result.first() is not None
+            if stored:
+                # Delivered at commit to every listening worker process (other replicas too).
+                await conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
+            return stored
 
     async def claim(self, limit: int) -> list[Claimed]:
         """Take up to `limit` chats' next updates under a lease."""
@@ -262,3 +272,30 @@ class Inbox:
 
 
 __all__ = ["Claimed", "Inbox", "chat_key", "media_group", "update_kind"]
+
+
+async def listen(engine: AsyncEngine, wake: Callable[[], None], *, retry: float = 1.0) -> None:
+    """Call `wake` on every inbox notification, reconnecting while the database is away.
+
+    The workers poll as well; this only makes another process's update start at once.
+    """
+    dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    while True:
+        conn: asyncpg.Connection | None = None
+        try:
+            conn = await asyncpg.connect(
+                dsn, server_settings={"application_name": "kramar-inbox-listener"}
+            )
+            lost = asyncio.Event()
+            conn.add_termination_listener(lambda _c, lost=lost: lost.set())
+            await conn.add_listener(CHANNEL, lambda *_: wake())
+            await lost.wait()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            logger.warning("inbox listener cannot connect: %r", error)
+        finally:
+            if conn is not None and not conn.is_closed():
+                with contextlib.suppress(Exception):
+                    await conn.close(timeout=2)
+        await asyncio.sleep(retry)

@@ -6,6 +6,7 @@ a manager's reply to it reaches the right customer.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,8 @@ from aiogram.types import (
 )
 
 if TYPE_CHECKING:
+    from aiogram.types import Message
+
     from app.bot.sender import Markup, Sender
     from app.cache.backend import CacheBackend
     from app.dialog.replies import Reply
@@ -25,6 +28,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 THREAD_TTL = 7 * 24 * 3600
+# A file_id stays valid for the bot that received it; a month bounds what a cache keeps.
+FILE_ID_TTL = 30 * 24 * 3600
 
 
 def markup(reply: Reply) -> Markup | None:
@@ -65,9 +70,7 @@ class Outgoing:
             if reply.album:
                 await self.sender.send_media_group(target, list(reply.album))
             if reply.photo is not None:
-                sent = await self.sender.send_photo(
-                    target, reply.photo, caption=reply.text, reply_markup=keyboard
-                )
+                sent = await self._send_photo(target, reply.photo, reply.text, keyboard)
             else:
                 sent = await self.sender.send_text(target, reply.text, reply_markup=keyboard)
             if reply.to_manager and reply.about_chat is not None:
@@ -75,6 +78,23 @@ class Outgoing:
                     await self._backend.set(
                         f"thread:{message.message_id}", str(reply.about_chat).encode(), THREAD_TTL
                     )
+
+    async def _send_photo(
+        self, chat_id: int, photo: bytes, caption: str, keyboard: Markup | None
+    ) -> list[Message]:
+        """Upload a photo once; afterwards send Telegram's file_id for it (no bytes again)."""
+        key = f"tgfile:{hashlib.sha256(photo).hexdigest()[:32]}"
+        known = await self._backend.get(key)
+        if known is not None:
+            sent = await self.sender.send_photo(
+                chat_id, known.decode(), caption=caption, reply_markup=keyboard
+            )
+            if sent:
+                return sent  # else the file_id went stale: upload the bytes again
+        sent = await self.sender.send_photo(chat_id, photo, caption=caption, reply_markup=keyboard)
+        if sent and sent[0].photo:
+            await self._backend.set(key, sent[0].photo[-1].file_id.encode(), FILE_ID_TTL)
+        return sent
 
     async def customer_of(self, manager_message_id: int) -> int | None:
         """The customer chat a manager-chat message was about."""

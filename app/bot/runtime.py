@@ -29,7 +29,7 @@ from opentelemetry.trace import SpanKind
 from app.alerts.service import AlertForwarder
 from app.bot.flood import FloodLimiter
 from app.bot.handlers import build_router
-from app.bot.inbox import Claimed, Inbox
+from app.bot.inbox import Claimed, Inbox, listen
 from app.bot.outgoing import Outgoing
 from app.bot.sender import Sender
 from app.bot.worker import InboxWorker
@@ -227,8 +227,12 @@ async def run_bot(services: Services) -> AsyncIterator[TelegramBot | None]:
         else:
             tasks.append(asyncio.create_task(poll_updates(bot, inbox, worker, allowed)))
         tasks.append(asyncio.create_task(report_backlog(inbox)))
-        tasks.append(asyncio.create_task(repost_handoffs(services, outgoing)))
-        worker.start()
+        if tg.workers > 0:
+            tasks.append(asyncio.create_task(repost_handoffs(services, outgoing)))
+            tasks.append(asyncio.create_task(listen(services.db.engine, worker.wake)))
+            worker.start()
+        else:
+            logger.info("KRAMAR_TELEGRAM_WORKERS=0: this process only acknowledges updates")
         yield telegram
     finally:
         for task in tasks:

@@ -162,3 +162,20 @@ def test_kinds_and_chat_keys():
     )
     assert chat_key({"update_id": 9, "callback_query": {"id": "1", "from": {"id": 7}}}) == 7
     assert chat_key({"update_id": 9, "poll": {}}) == -9
+
+
+async def test_a_stored_update_wakes_a_listener_in_another_connection(db, inbox):
+    from app.bot.inbox import listen
+
+    woken = asyncio.Event()
+    task = asyncio.create_task(listen(db, woken.set))
+    try:
+        await asyncio.sleep(0.3)  # connected and listening
+        await inbox.put(message(1, 10))
+        await asyncio.wait_for(woken.wait(), 5)
+        woken.clear()
+        await inbox.put(message(1, 10))  # a duplicate wakes nobody
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(woken.wait(), 0.3)
+    finally:
+        task.cancel()

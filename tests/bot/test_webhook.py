@@ -136,3 +136,14 @@ async def test_asking_for_a_person_hands_off_and_the_manager_reply_is_relayed(bo
     await bot_client.post("/telegram/webhook", json=reply, headers=HEADERS)
     await wait_for(telegram, lambda s: len([m for m in s if m.chat_id == 7]) == 2)
     assert telegram.sent(7)[-1].visible == "Добрий день! Я менеджер Оксана."
+
+
+async def test_a_product_photo_is_uploaded_once_then_sent_by_file_id(bot_client, telegram):
+    for chat in (7, 8):
+        update = telegram.message_update(chat, photo=demo_photo("KR-HD-001.png"))
+        await bot_client.post("/telegram/webhook", json=update, headers=HEADERS)
+        await wait_for(telegram, lambda sent, chat=chat: any(s.chat_id == chat for s in sent))
+    first, second = telegram.calls_to("sendPhoto")
+    assert first.params["photo"].startswith("attach://") and first.files  # uploaded
+    assert second.files == {}
+    assert second.params["photo"] == telegram.sent(7)[0].photo_file_id
