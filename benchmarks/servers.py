@@ -95,8 +95,10 @@ def kramar_server(companion: dict[str, str] | None = None, **extra_env: str) -> 
                 yield base
                 return
             other = free_port()
+            # Niced: on this one CPU it stands in for a worker replica with its own CPU limit,
+            # so it cannot starve the web process's acknowledgements.
             with process(
-                [*kramar, "serve", "--port", str(other)],
+                ["nice", "-n", "10", *kramar, "serve", "--port", str(other)],
                 {**env, **companion},
                 f"http://127.0.0.1:{other}/health/ready",
             ):

@@ -21,7 +21,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
-from sqlalchemy import text
+from sqlalchemy import func, text
 from sqlalchemy.dialects.postgresql import insert
 
 from app.bot.models import DEAD, DONE, PENDING, InboxUpdate
@@ -181,13 +181,12 @@ class Inbox:
         if group is not None:
             later = text("now() + CAST(:wait AS interval)").bindparams(wait=self._album_wait)
             statement = statement.values(available_at=later)
+        # The notification rides in RETURNING (no extra round trip), only for a row actually
+        # inserted, and is delivered at commit to every listening worker, other replicas too.
+        notify = func.pg_notify(CHANNEL, "")
         async with self._engine.begin() as conn:
-            result = await conn.execute(statement.returning(InboxUpdate.update_id))
-            stored = result.first() is not None
-            if stored:
-                # Delivered at commit to every listening worker process (other replicas too).
-                await conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
-            return stored
+            result = await conn.execute(statement.returning(InboxUpdate.update_id, notify))
+            return result.first() is not None
 
     async def claim(self, limit: int) -> list[Claimed]:
         """Take up to `limit` chats' next updates under a lease."""

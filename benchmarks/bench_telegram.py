@@ -1,0 +1,215 @@
+"""The Telegram path end to end: real `kramar serve` (webhook mode, embedded Postgres, demo
+catalog, offline agent) as a web process that only acknowledges plus a worker process, on CPU 0;
+the load generator and the Bot API stand-in on CPU 1.
+
+Rows: webhook acknowledgement latency under a steady open-loop load (scheduled sends, latency
+from the scheduled time, so a stalled server is charged for the queue behind it), and text turns
+fully processed per second (webhook in → reply recorded by the stand-in) against the bare
+Litestar handler's req/s, measured side by side in the same run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from dataclasses import dataclass
+
+from benchmarks.servers import LOAD_CPU, bare_server, kramar_server, wrk
+from benchmarks.table import Row
+from benchmarks.telegram_load import (
+    StandIn,
+    open_loop,
+    pinned,
+    post_all,
+    quantile,
+    stand_in,
+    telegram_env,
+    text_update,
+)
+
+GROUP = "telegram"
+SKU = "KR-KS-001"
+QUESTIONS = (
+    "скільки коштує костюм мрія",
+    "є костюм мрія лайт?",
+    "ціна костюма лагуна",
+    "які розміри є у худі затишок?",
+)
+WARM_UP = 50
+TURNS = 200  # per round of the turns/s figure
+ROUNDS = 2  # alternate bare and kramar so drift on this shared machine hits both alike
+RATE = 200  # updates/s of the acknowledgement figure (the issue's load)
+SECONDS = 30
+CALM_RATE = 40  # a rate the workers of one core keep up with, to see the webhook on its own
+CALM_SECONDS = 8
+# Module time caps: responses still missing this long after the last scheduled send are cut
+# off (counted at their lower bound), and the backlog is waited for this long afterwards.
+TAIL_SECONDS = 10
+DRAIN_SECONDS = 10
+NOTE_ENV = (
+    "web process (0 workers) + worker process (8 workers) on one CPU, flood limits off, "
+    "offline agent"
+)
+
+
+class Updates:
+    """Unique update ids across the run (a repeated id is a no-op for the inbox)."""
+
+    def __init__(self) -> None:
+        self._next = 0
+
+    def batch(self, count: int, first_chat: int, chats: int) -> list[bytes]:
+        bodies = []
+        for i in range(count):
+            self._next += 1
+            text = QUESTIONS[i % len(QUESTIONS)]
+            bodies.append(text_update(self._next, first_chat + i % chats, text))
+        return bodies
+
+
+def turns_per_second(base: str, tg: StandIn, bodies: list[bytes]) -> float:
+    """Post every update as fast as the webhook takes them; time until every reply is sent."""
+    before = tg.count()
+    started = time.perf_counter()
+    failed = asyncio.run(post_all(base, bodies))
+    if failed or not tg.wait(before + len(bodies), timeout=90):
+        raise RuntimeError(f"turns: {failed} rejected, {tg.count() - before}/{len(bodies)} replies")
+    return len(bodies) / (time.perf_counter() - started)
+
+
+@dataclass(frozen=True)
+class AckRun:
+    latencies: list[float]
+    errors: int
+    unanswered: int
+    late_sends: int
+    replied_during: int
+    """Replies the stand-in had recorded when the last request was answered or cut off."""
+    drained_after: float | None
+    """Seconds after that until every update had its reply; None: not within the wait."""
+
+
+def acknowledge(base: str, tg: StandIn, bodies: list[bytes], rate: int, wait: float) -> AckRun:
+    """An open-loop run at `rate` updates/s, then up to `wait` s for the backlog to drain."""
+    before = tg.count()
+    result = asyncio.run(open_loop(base, bodies, 1 / rate, tail=TAIL_SECONDS))
+    ended = time.perf_counter()
+    during = tg.count() - before
+    drained = tg.wait(before + len(bodies), timeout=wait)
+    return AckRun(
+        result.latencies,
+        result.errors,
+        result.unanswered,
+        result.late_sends,
+        during,
+        time.perf_counter() - ended if drained else None,
+    )
+
+
+def ms(samples: list[float], q: float) -> float:
+    return quantile(samples, q) * 1e3
+
+
+def run() -> list[Row]:
+    updates = Updates()
+    # The generator and the stand-in (spawned here, so it inherits the mask) on the load CPU;
+    # `kramar serve` and the bare app are pinned to the server CPU by `benchmarks.servers`.
+    with (
+        pinned(int(LOAD_CPU)),
+        stand_in() as tg,
+        bare_server() as bare,
+        # The webhook process only acknowledges; a second process on the same database works
+        # the inbox off, as web and worker replicas would (KRAMAR_TELEGRAM_WORKERS=0).
+        kramar_server(
+            companion={"KRAMAR_TELEGRAM_WORKERS": "8"},
+            **telegram_env(tg.url),
+            KRAMAR_TELEGRAM_WORKERS="0",
+        ) as base,
+    ):
+        turns_per_second(base, tg, updates.batch(WARM_UP, 1_000, WARM_UP))
+        warm = tg.count()
+        if warm != WARM_UP:
+            raise RuntimeError(f"expected one reply per text turn, got {warm} for {WARM_UP}")
+        bare_rps: list[float] = []
+        turn_rates: list[float] = []
+        for round_ in range(ROUNDS):
+            bare_rps.append(wrk(f"{bare}/bare/{SKU}", seconds=5))
+            first = 10_000 * (round_ + 1)
+            turn_rates.append(turns_per_second(base, tg, updates.batch(TURNS, first, TURNS)))
+
+        calm = acknowledge(
+            base, tg, updates.batch(CALM_RATE * CALM_SECONDS, 100_000, 200), CALM_RATE, 30
+        )
+        total = RATE * SECONDS
+        replies_before = tg.count()
+        rush = acknowledge(base, tg, updates.batch(total, 200_000, 1_000), RATE, DRAIN_SECONDS)
+        processed = tg.count() - replies_before
+
+    turns, bare_b = statistics.median(turn_rates), statistics.median(bare_rps)
+    backlog = (
+        f"backlog drained {rush.drained_after:.1f} s after the last response"
+        if rush.drained_after is not None
+        else f"backlog NOT drained: {processed}/{total} processed when the wait "
+        f"({DRAIN_SECONDS} s after the last response or cut-off) ended"
+    )
+    bound = "≥ (lower bound: some cut off) " if rush.unanswered else ""
+    load = f"open loop {RATE}/s × {SECONDS} s ({total} text updates, 1000 chats), loopback"
+    return [
+        Row(
+            GROUP,
+            f"webhook ack p50 at {RATE} updates/s",
+            ms(rush.latencies, 0.50),
+            "ms",
+            note=f"{bound}{load}; {NOTE_ENV}",
+        ),
+        Row(
+            GROUP,
+            f"webhook ack p99 at {RATE} updates/s",
+            ms(rush.latencies, 0.99),
+            "ms",
+            goal="<= 10 ms",
+            note=(
+                f"{bound}max {max(rush.latencies) * 1e3:.0f} ms; {rush.errors} non-200, "
+                f"{rush.unanswered} unanswered {TAIL_SECONDS} s after the last send; "
+                f"{rush.replied_during} replied by then; {backlog}; latency from the scheduled "
+                f"send (no coordinated omission); {rush.late_sends} sends >1 ms late"
+            ),
+        ),
+        Row(
+            GROUP,
+            f"webhook ack p99 at {CALM_RATE} updates/s",
+            ms(calm.latencies, 0.99),
+            "ms",
+            note=(
+                f"p50 {ms(calm.latencies, 0.5):.1f} ms; {calm.errors} non-200, "
+                f"{calm.unanswered} unanswered; {CALM_SECONDS} s, 200 chats; backlog "
+                + ("drained" if calm.drained_after is not None else "NOT drained")
+                + "; below the processing capacity, for comparison"
+            ),
+        ),
+        Row(
+            GROUP,
+            "bare Litestar handler, constant JSON",
+            bare_b,
+            "req/s",
+            note="uvicorn, 1 worker, wrk -c32 5 s, same CPU as kramar",
+        ),
+        Row(
+            GROUP,
+            "text turns fully processed",
+            turns,
+            "turns/s",
+            note=(
+                f"{TURNS} product questions in {TURNS} chats posted at once (16 in flight) until "
+                f"the stand-in recorded every reply (card + photo); median of {ROUNDS}; {NOTE_ENV}"
+            ),
+        ),
+        Row(GROUP, "text turns / bare handler", 100 * turns / bare_b, "%"),
+    ]
+
+
+if __name__ == "__main__":
+    from benchmarks.table import render
+
+    print(render(run()))
