@@ -11,17 +11,33 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from functools import reduce
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import exists, func, literal_column, select, union
-from sqlalchemy.dialects.postgresql import TSVECTOR
+from pgvector.sqlalchemy import Vector
+from sqlalchemy import (
+    ARRAY,
+    Integer,
+    String,
+    Text,
+    and_,
+    any_,
+    bindparam,
+    case,
+    cast,
+    exists,
+    func,
+    literal_column,
+    select,
+    union,
+)
+from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY, TSVECTOR, aggregate_order_by
 
 from app.catalog.models import Product, Variant
 from app.rag.models import EmbeddingIndex, ProductEmbedding
 
 if TYPE_CHECKING:
-    from sqlalchemy import ColumnElement, Select
+    from sqlalchemy import CTE, BindParameter, ColumnElement, Exists, Select
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from app.rag.embedders import Embedder
@@ -39,6 +55,7 @@ SKU_TOKEN = re.compile(r"[0-9A-Za-z]+(?:-[0-9A-Za-z]+)+")
 # Punctuation that never belongs to the words of a name: read as spaces when comparing names.
 _PUNCTUATION = "«»\"'“”„’ʼ,.!?:;()-"
 _SPACES = re.compile(r"\s+")
+_SIMPLE = literal_column("'simple'::regconfig", REGCONFIG)
 
 
 @dataclass(frozen=True)
@@ -60,7 +77,9 @@ def document() -> ColumnElement[str]:
     return literal_column("products.search_document", TSVECTOR)
 
 
-def nearest(vector: list[float], conditions: list[ColumnElement[bool]], limit: int) -> Select[str]:
+def nearest(
+    vector: list[float] | BindParameter[Any], conditions: list[ColumnElement[bool]], limit: int
+) -> Select[str]:
     """SKUs by cosine distance to `vector` (the HNSW index, unless the planner is told not to)."""
     distance = ProductEmbedding.embedding.cosine_distance(vector)
     return (
@@ -80,24 +99,13 @@ def filters(
     if active_only:
         conditions.append(Product.active.is_(True))
     if category:
-        conditions.append(func.lower(Product.category) == category.lower())
+        # Compared as lower(category), the expression ix_products_category_lower indexes.
+        lowered = bindparam("category", category.lower(), type_=String)
+        conditions.append(func.lower(Product.category) == lowered)
     if in_stock is not None:
         stocked = exists().where(Variant.product_id == Product.id, Variant.stock > 0)
         conditions.append(stocked if in_stock else ~stocked)
     return conditions
-
-
-async def _skus(
-    session: AsyncSession, query: str, conditions: list[ColumnElement[bool]]
-) -> list[Hit]:
-    skus = [token.upper() for token in SKU_TOKEN.findall(query)]
-    hits: list[Hit] = []
-    if skus:
-        found = await session.scalars(
-            select(Product.sku).where(Product.sku.in_(skus), *conditions).order_by(Product.sku)
-        )
-        hits += [Hit(sku, 3.0, "sku") for sku in found]
-    return hits
 
 
 async def retrieve(
@@ -116,54 +124,80 @@ async def retrieve(
     if not query or k <= 0:
         return []
     [vector] = await embedder.embed([query])
-    conditions = filters(in_stock=in_stock, category=category, active_only=active_only)
-    async with session_factory() as session, session.begin():
-        hits = await _skus(session, query, conditions)
-        if len(hits) >= k:
-            return hits[:k]
-        fts_rows = await _full_text(session, query, conditions)
-        fts = [(sku, score) for sku, _, score in fts_rows]
-        hits += _names_in(query, [(sku, name) for sku, name, _ in fts_rows], hits)
-        vec: list[str] = []
-        index = await session.get(EmbeddingIndex, 1)
-        if index is not None and index.embedder == embedder.name and index.dim == embedder.dim:
-            vec = await _vector(session, vector, conditions, ef_search)
-        else:
-            logger.warning(
-                "vector index was built by %s, not %s: full-text search only; run `kramar reindex`",
-                None if index is None else index.embedder,
-                embedder.name,
-            )
-    return fuse(hits, fts, vec, k)
+    statement = _statement(in_stock=in_stock, by_category=bool(category), active_only=active_only)
+    values = {
+        "query": query,
+        "skus": [token.upper() for token in SKU_TOKEN.findall(query)],
+        "category": (category or "").lower(),
+        "fts_cap": FTS_CAP,
+        "query_vector": vector,
+        "embedder": embedder.name,
+        "dim": embedder.dim,
+        "ef_search": str(int(ef_search)),
+    }
+    async with session_factory() as session:
+        # One read-only statement: autocommit spares the BEGIN and COMMIT round trips, and
+        # set_config(..., true) then lasts for this statement (its implicit transaction) only.
+        connection = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        row = (await connection.execute(statement, values)).one()
+    if not row.vector_ok:
+        logger.warning(
+            "vector index was built by %s, not %s: full-text search only; run `kramar reindex`",
+            row.indexed_by,
+            embedder.name,
+        )
+    hits = [Hit(sku, 3.0, "sku") for sku in row.skus or []]
+    fts_rows = list(zip(row.fts_skus or [], row.fts_names or [], row.fts_ranks or [], strict=True))
+    hits += _names_in(query, [(sku, name) for sku, name, _ in fts_rows], hits)
+    fts = [(sku, float(score)) for sku, _, score in fts_rows]
+    return fuse(hits, fts, list(row.vector or []), k)
 
 
-async def _lexemes(session: AsyncSession, query: str) -> list[tuple[str, int]]:
-    """The query's words as the 'simple' parser splits them, each with how many products' SKU or
-    name contain it, counted up to FTS_CAP + 1 only: one GIN lookup and at most that many rows."""
-    words = (
-        func.unnest(func.tsvector_to_array(func.to_tsvector("simple", query)))
-        .table_valued("lexeme")
-        .render_derived(name="word")
+@cache
+def _statement(*, in_stock: bool | None, by_category: bool, active_only: bool) -> Select[Any]:
+    """One row: the exact SKU hits, the full-text candidates (skus, names, ranks), the vector
+    candidates, and whether (and by what) the vector index was built for this embedder.
+
+    One statement, so one round trip, and no second read of embedding_index that a reindex
+    could change in between. Built once per shape of filters (at most twelve), with every value
+    a parameter: building and hashing a statement this size took longer than running it.
+    """
+    # "?" only shapes the statement: retrieve() passes the category as the parameter "category".
+    conditions = filters(
+        in_stock=in_stock, category="?" if by_category else None, active_only=active_only
     )
-    named = (
-        select(literal_column("1"))
-        .select_from(Product)
-        .where(document().bool_op("@@")(func.plainto_tsquery("simple", words.c.lexeme)))
-        .limit(FTS_CAP + 1)
-        .correlate(words)
-        .subquery()
+    skus = bindparam("skus", type_=ARRAY(String))
+    exact = (
+        select(func.array_agg(aggregate_order_by(Product.sku, Product.sku)))
+        .where(Product.sku == any_(skus), *conditions)
+        .scalar_subquery()
     )
-    rows = await session.execute(
-        select(words.c.lexeme, select(func.count()).select_from(named).scalar_subquery())
+    fts = _full_text(conditions)
+    fts_order = (fts.c.rank.desc(), fts.c.sku)
+
+    def fts_array(column: ColumnElement[Any]) -> ColumnElement[Any]:
+        return select(func.array_agg(aggregate_order_by(column, *fts_order))).scalar_subquery()
+
+    indexed_by = select(EmbeddingIndex.embedder).where(EmbeddingIndex.id == 1).scalar_subquery()
+    built_by_this = exists().where(
+        EmbeddingIndex.id == 1,
+        EmbeddingIndex.embedder == bindparam("embedder", type_=String),
+        EmbeddingIndex.dim == bindparam("dim", type_=Integer),
     )
-    return [(lexeme, int(count)) for lexeme, count in rows]
+    return select(
+        exact.label("skus"),
+        fts_array(fts.c.sku).label("fts_skus"),
+        fts_array(fts.c.name).label("fts_names"),
+        fts_array(fts.c.rank).label("fts_ranks"),
+        _vector(built_by_this, conditions).label("vector"),
+        indexed_by.label("indexed_by"),
+        built_by_this.label("vector_ok"),
+    )
 
 
-async def _full_text(
-    session: AsyncSession, query: str, conditions: list[ColumnElement[bool]]
-) -> list[tuple[str, str, float]]:
-    """Up to CANDIDATES (sku, name, rank), best first: products whose SKU or name has any of the
-    query's words, ranked by ts_rank_cd of that "any word" query, so more words rank higher.
+def _full_text(conditions: list[ColumnElement[bool]]) -> CTE:
+    """Up to CANDIDATES (sku, name, rank): products whose SKU or name has any of the query's
+    words, ranked by ts_rank_cd of that "any word" query, so more words rank higher.
 
     Why not simply rank every match: a word like "костюм" is in tens of thousands of names at
     100k products, and ts_rank_cd over all of them was ~80 ms. So only these rows are ranked:
@@ -174,65 +208,109 @@ async def _full_text(
     matches, twenty picked by SKU order would only add noise to the fusion.
     Words found in no SKU or name are dropped first, so "рожевий костюм мрія" still finds the
     "Костюм Мрія" names although no name says "рожевий".
+    With one word, "all" and "rare" select the same rows; with no word found, nothing.
     """
-    lexemes = await _lexemes(session, query)
-    found = [lexeme for lexeme, count in lexemes if count > 0]
-    if not found:
-        return []
-    rare = [lexeme for lexeme, count in lexemes if 0 < count <= FTS_CAP]
+    cap = bindparam("fts_cap", type_=Integer)
+    words = _lexemes(cap)
+    found = words.c.count > 0
+    rare = and_(found, words.c.count <= cap)
     matches = document().bool_op("@@")
-    every = select(Product.id).where(matches(_tsquery(found, "&&")), *conditions).limit(FTS_CAP)
-    ids = (
-        union(every, select(Product.id).where(matches(_tsquery(rare, "||")), *conditions))
-        if rare and len(found) > 1
-        else every
-    ).subquery()
-    rank = func.ts_rank_cd(document(), _tsquery(found, "||"))
-    rows = await session.execute(
-        select(Product.sku, Product.name, rank)
+    every = select(Product.id).where(matches(_tsquery(words, found, "&")), *conditions).limit(cap)
+    any_rare = select(Product.id).where(matches(_tsquery(words, rare, "|")), *conditions)
+    ids = union(every, any_rare).subquery()
+    rank = func.ts_rank_cd(document(), _tsquery(words, found, "|"))
+    return (
+        select(Product.sku, Product.name, rank.label("rank"))
         .join(ids, ids.c.id == Product.id)
         .order_by(rank.desc(), Product.sku)
         .limit(CANDIDATES)
+        .cte("fts")
     )
-    return [(sku, name, float(score)) for sku, name, score in rows]
 
 
-def _tsquery(lexemes: list[str], operator: str) -> ColumnElement[Any]:
-    """The lexemes joined by tsquery's && (all) or || (any); plainto_tsquery quotes each safely."""
-    parts = [func.plainto_tsquery("simple", lexeme) for lexeme in lexemes]
-    return reduce(lambda left, right: left.op(operator)(right), parts)
+def _lexemes(cap: BindParameter[int]) -> CTE:
+    """The query's words as the 'simple' parser splits them, in its order, each with how many
+    products' SKU or name contain it, counted up to `cap` + 1 only: one GIN lookup and at most
+    that many rows per word."""
+    query = bindparam("query", type_=String)
+    words = (
+        func.unnest(func.tsvector_to_array(func.to_tsvector(_SIMPLE, query)))
+        .table_valued("lexeme", with_ordinality="position")
+        .render_derived(name="word")
+    )
+    named = (
+        select(literal_column("1"))
+        .select_from(Product)
+        .where(document().bool_op("@@")(func.plainto_tsquery(_SIMPLE, words.c.lexeme)))
+        .limit(cap + 1)
+        .correlate(words)
+        .subquery()
+    )
+    count = select(func.count()).select_from(named).scalar_subquery()
+    return select(words.c.lexeme, words.c.position, count.label("count")).cte("words")
 
 
-async def _vector(
-    session: AsyncSession,
-    vector: list[float],
-    conditions: list[ColumnElement[bool]],
-    ef_search: int,
-) -> list[str]:
-    """CANDIDATES SKUs nearest to `vector` within the filters: HNSW, or an exact scan when the
-    filters leave HNSW short."""
-    # set_config(..., true) is SET LOCAL: this transaction only.
-    await session.execute(select(func.set_config("hnsw.ef_search", str(int(ef_search)), True)))
-    found = list(await session.scalars(nearest(vector, conditions, CANDIDATES)))
-    if len(found) >= CANDIDATES or not conditions:
-        return found
+def _tsquery(words: CTE, which: ColumnElement[bool], operator: str) -> ColumnElement[Any]:
+    """The chosen words joined by tsquery's & (all) or | (any); NULL when none is chosen.
+
+    plainto_tsquery quotes each word safely; its text form reads back as the same tsquery, so
+    joining the texts equals joining the queries with && or || (Postgres has no aggregate for
+    those), in one scalar subquery instead of one round trip per word count.
+    """
+    quoted = cast(func.plainto_tsquery(_SIMPLE, words.c.lexeme), Text)
+    part = literal_column("'('", Text) + quoted + literal_column("')'", Text)
+    separator = literal_column(f"' {operator} '", Text)
+    joined = func.string_agg(part, aggregate_order_by(separator, words.c.position))
+    return cast(select(joined).where(which).scalar_subquery(), TSQUERY)
+
+
+def _vector(built_by_this: Exists, conditions: list[ColumnElement[bool]]) -> ColumnElement[Any]:
+    """CANDIDATES SKUs nearest to the query vector within the filters, nearest first: HNSW, or
+    an exact scan when the filters leave HNSW short. NULL unless `built_by_this` holds: another
+    embedder's vectors are of another space, or of a dimension that cannot even be compared."""
+    # set_config(..., true) is SET LOCAL. Here it is a one-time filter of the scan: Postgres
+    # evaluates it before the scan's first row, and pgvector reads ef_search at that first row.
+    ef = func.set_config("hnsw.ef_search", bindparam("ef_search", type_=String), True)
+    ef_set = select(ef).scalar_subquery().is_not(None)
+    # One parameter however often the statement names it: the vector's text is parsed once.
+    query_vector = bindparam("query_vector", type_=Vector())
+    distance = ProductEmbedding.embedding.cosine_distance(query_vector)
+    hnsw = nearest(query_vector, [*conditions, built_by_this, ef_set], CANDIDATES)
+    ranked = hnsw.add_columns(distance.label("distance")).subquery("hnsw")
+    hnsw_skus = select(
+        func.array_agg(aggregate_order_by(ranked.c.sku, ranked.c.distance, ranked.c.sku))
+    )
+    if not conditions:
+        return hnsw_skus.scalar_subquery()
     # pgvector 0.6 filters the ef_search rows the HNSW scan returns, after the scan: a selective
     # filter (a small category, in stock when most is sold out) leaves fewer rows although more
     # products match. Then the filter itself is selective, so the distance of every product it
     # keeps is cheap to compute: exactly, in a MATERIALIZED CTE with no ORDER BY of its own, which
     # the planner can neither answer from the HNSW index nor fold into the outer ORDER BY (unlike
-    # enable_indexscan = off, it keeps the btree indexes for the join and the filters).
-    distance = ProductEmbedding.embedding.cosine_distance(vector).label("distance")
+    # enable_indexscan = off, it keeps the btree indexes for the join and the filters). CASE runs
+    # that scan only when HNSW came back short: a sub-select runs when first needed.
     scored = (
-        select(Product.sku, distance)
+        select(Product.sku, distance.label("distance"))
         .select_from(ProductEmbedding)
         .join(Product, Product.id == ProductEmbedding.product_id)
-        .where(*conditions)
+        .where(*conditions, built_by_this)
         .cte("scored")
         .prefix_with("MATERIALIZED")
     )
-    exact = select(scored.c.sku).order_by(scored.c.distance, scored.c.sku).limit(CANDIDATES)
-    return list(await session.scalars(exact))
+    nearest_exact = (
+        select(scored.c.sku, scored.c.distance)
+        .order_by(scored.c.distance, scored.c.sku)
+        .limit(CANDIDATES)
+        .subquery("exact")
+    )
+    exact = select(
+        func.array_agg(
+            aggregate_order_by(nearest_exact.c.sku, nearest_exact.c.distance, nearest_exact.c.sku)
+        )
+    ).scalar_subquery()
+    found = hnsw_skus.cte("hnsw_found").c[0]
+    short = func.coalesce(func.cardinality(found), 0) < CANDIDATES
+    return select(case((short, exact), else_=found)).scalar_subquery()
 
 
 def _dense_ranks(scored: list[tuple[str, float]]) -> list[tuple[int, str]]:
