@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.bot.inbox import update_kind
 from app.observability.metrics import TELEGRAM_UPDATES, WEBHOOK_ACK
-from app.observability.tracing import span
+from app.observability.tracing import inject_context, span
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ async def receive_update(
     telegram = state.telegram
     try:
         with span("telegram.webhook", {"telegram.kind": update_kind(update)}, kind=SpanKind.SERVER):
-            stored = await telegram.inbox.put(update)
+            stored = await telegram.inbox.put(update, inject_context())
     except (SQLAlchemyError, OSError) as error:
         logger.error("inbox unavailable (%s): Telegram will retry", type(error).__name__)
         return _answer(503, "inbox unavailable, retry later")

@@ -89,6 +89,8 @@ class Claimed:
     payloads: list[dict[str, Any]] = field(repr=False)
     attempts: int
     received_at_epoch: float
+    traces: list[dict[str, str]] = field(default_factory=list, repr=False)
+    """Trace contexts of the requests that stored these updates (for span links)."""
 
 
 # The head of each chat's queue that is available now and not leased, oldest first. Earlier
@@ -121,7 +123,7 @@ _CLAIM = text(
         attempts = t.attempts + 1
     WHERE t.update_id IN (SELECT update_id FROM heads UNION SELECT update_id FROM parts)
     RETURNING t.update_id, t.chat_key, t.kind, t.media_group_id, t.payload, t.attempts,
-              extract(epoch FROM t.received_at) AS received
+              extract(epoch FROM t.received_at) AS received, t.trace_context
     """
 )
 
@@ -165,8 +167,10 @@ class Inbox:
         self._album_wait = timedelta(seconds=album_wait_seconds)
         self._backoff = retry_backoff_seconds
 
-    async def put(self, update: dict[str, Any]) -> bool:
-        """Store `update` (a dict with an int `update_id`); False if it was stored before."""
+    async def put(self, update: dict[str, Any], trace: dict[str, str] | None = None) -> bool:
+        """Store `update` (a dict with an int `update_id`); False if it was stored before.
+
+        `trace`: the request's trace context, so the worker's span can link back to it."""
         group = media_group(update)
         values: dict[str, Any] = {
             "update_id": int(update["update_id"]),
@@ -176,6 +180,7 @@ class Inbox:
             "payload": update,
             "status": PENDING,
             "attempts": 0,
+            "trace_context": trace or None,
         }
         statement = insert(InboxUpdate).values(**values).on_conflict_do_nothing()
         if group is not None:
@@ -218,6 +223,7 @@ class Inbox:
                 payloads=[r.payload for r in parts],
                 attempts=max(r.attempts for r in parts),
                 received_at_epoch=float(min(r.received for r in parts)),
+                traces=[r.trace_context for r in parts if r.trace_context],
             )
             for key, parts in groups.items()
         ]

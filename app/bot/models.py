@@ -44,6 +44,8 @@ class InboxUpdate(Base):
     locked_by: Mapped[str | None] = mapped_column(String(120))
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
+    trace_context: Mapped[dict[str, str] | None] = mapped_column(JSONB)
+    """W3C trace context of the webhook request that stored it (when tracing is on)."""
 
     __table_args__ = (
         # The worker's claim query scans pending rows only, per chat, oldest first.

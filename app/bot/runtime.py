@@ -40,7 +40,7 @@ from app.observability.metrics import (
     INBOX_PENDING,
     TELEGRAM_UPDATES,
 )
-from app.observability.tracing import span
+from app.observability.tracing import links_from, span
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -94,7 +94,10 @@ class TelegramBot:
             "telegram.kind": work.kind,
             "telegram.attempt": work.attempts,
         }
-        with span("telegram.update", attributes, kind=SpanKind.CONSUMER):
+        # A link, not a parent: the request span ended long ago, perhaps on another replica,
+        # and an album joins several requests.
+        links = links_from(*work.traces)
+        with span("telegram.update", attributes, kind=SpanKind.CONSUMER, links=links):
             updates = [Update.model_validate(p, context={"bot": self.bot}) for p in work.payloads]
             extra: dict[str, Any] = {}
             if len(updates) > 1:
