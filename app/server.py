@@ -80,6 +80,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_BODY_BYTES,
+        # Logging is ours (app/observability/logs.py): Litestar's default config would add a
+        # second root handler that neither redacts secrets nor writes JSON.
+        logging_config=None,
         openapi_config=OpenAPIConfig(
             title="kramar",
             version=version("kramar"),

@@ -18,9 +18,8 @@ from litestar import Request, Response, post
 from litestar.datastructures import State
 from litestar.status_codes import HTTP_200_OK
 from opentelemetry.trace import SpanKind
-from sqlalchemy.exc import SQLAlchemyError
 
-from app.bot.inbox import update_kind
+from app.bot.inbox import InboxUnavailableError, update_kind
 from app.observability.metrics import TELEGRAM_UPDATES, WEBHOOK_ACK
 from app.observability.tracing import inject_context, span
 
@@ -62,8 +61,8 @@ async def receive_update(
     try:
         with span("telegram.webhook", {"telegram.kind": update_kind(update)}, kind=SpanKind.SERVER):
             stored = await telegram.inbox.put(update, inject_context())
-    except (SQLAlchemyError, OSError) as error:
-        logger.error("inbox unavailable (%s): Telegram will retry", type(error).__name__)
+    except InboxUnavailableError as error:
+        logger.error("inbox unavailable (%s): Telegram will retry", error)
         return _answer(503, "inbox unavailable, retry later")
     if stored:
         telegram.worker.wake()

@@ -29,7 +29,7 @@ from opentelemetry.trace import SpanKind
 from app.alerts.service import AlertForwarder
 from app.bot.flood import FloodLimiter
 from app.bot.handlers import build_router
-from app.bot.inbox import Claimed, Inbox, listen
+from app.bot.inbox import Claimed, Inbox, InboxUnavailableError, listen
 from app.bot.outgoing import Outgoing
 from app.bot.sender import Sender
 from app.bot.worker import InboxWorker
@@ -139,7 +139,12 @@ async def poll_updates(bot: Bot, inbox: Inbox, worker: InboxWorker, allowed: lis
             await asyncio.sleep(2)
             continue
         for update in updates:
-            await inbox.put(update.model_dump(mode="json", exclude_none=True, by_alias=True))
+            try:
+                await inbox.put(update.model_dump(mode="json", exclude_none=True, by_alias=True))
+            except InboxUnavailableError:
+                logger.warning("inbox unavailable; the update is fetched again in 2 s")
+                await asyncio.sleep(2)
+                break
             offset = update.update_id + 1
         if updates:
             worker.wake()
@@ -242,6 +247,7 @@ async def run_bot(services: Services) -> AsyncIterator[TelegramBot | None]:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await worker.stop()
+        await inbox.close()
         await bot.session.close()
         if redis is not None:
             await redis.aclose()

@@ -45,9 +45,26 @@ def album_part(update_id: int, chat: int, group: str):
     }
 
 
+@pytest.fixture(name="make_inbox")
+async def fx_make_inbox(db):
+    """Inboxes on the test database (each like one app process), closed after the test."""
+    made: list[Inbox] = []
+
+    def make(**options) -> Inbox:
+        made.append(Inbox(db, **options))
+        return made[-1]
+
+    yield make
+    for inbox in made:
+        await inbox.close()
+
+
 @pytest.fixture(name="inbox")
-def fx_inbox(db) -> Inbox:
-    return Inbox(db, worker_id="test-1", lease_seconds=60, max_attempts=3, album_wait_seconds=0)
+def fx_inbox(make_inbox) -> Inbox:
+    inbox: Inbox = make_inbox(
+        worker_id="test-1", lease_seconds=60, max_attempts=3, album_wait_seconds=0
+    )
+    return inbox
 
 
 async def test_a_redelivered_update_is_stored_once(inbox):
@@ -66,26 +83,26 @@ async def test_one_chat_waits_for_its_earlier_update_while_other_chats_go_on(inb
     assert [c.update_ids for c in await inbox.claim(10)] == [[2]]
 
 
-async def test_a_second_worker_never_takes_a_leased_update(db, inbox):
-    other = Inbox(db, worker_id="test-2", lease_seconds=60)
+async def test_a_second_worker_never_takes_a_leased_update(make_inbox, inbox):
+    other = make_inbox(worker_id="test-2", lease_seconds=60)
     await inbox.put(message(1, 10))
     results = await asyncio.gather(inbox.claim(5), other.claim(5))
     assert sorted(len(r) for r in results) == [0, 1]
 
 
-async def test_an_expired_lease_makes_the_update_available_again(db):
-    crashed = Inbox(db, worker_id="crashed", lease_seconds=0.2)
+async def test_an_expired_lease_makes_the_update_available_again(make_inbox):
+    crashed = make_inbox(worker_id="crashed", lease_seconds=0.2)
     await crashed.put(message(1, 10))
     assert len(await crashed.claim(1)) == 1
-    survivor = Inbox(db, worker_id="survivor", lease_seconds=60)
+    survivor = make_inbox(worker_id="survivor", lease_seconds=60)
     assert await survivor.claim(1) == []
     await asyncio.sleep(0.3)
     [again] = await survivor.claim(1)
     assert again.update_ids == [1] and again.attempts == 2
 
 
-async def test_an_album_is_claimed_as_one_unit_after_the_wait(db):
-    inbox = Inbox(db, worker_id="w", album_wait_seconds=0.3)
+async def test_an_album_is_claimed_as_one_unit_after_the_wait(make_inbox):
+    inbox = make_inbox(worker_id="w", album_wait_seconds=0.3)
     for update_id in (5, 6, 7):
         await inbox.put(album_part(update_id, 10, "g1"))
     assert await inbox.claim(5) == []  # still gathering
@@ -179,3 +196,16 @@ async def test_a_stored_update_wakes_a_listener_in_another_connection(db, inbox)
             await asyncio.wait_for(woken.wait(), 0.3)
     finally:
         task.cancel()
+
+
+async def test_a_database_outage_is_reported_not_swallowed(postgres):
+    from app.bot.inbox import InboxUnavailableError
+    from app.config import DatabaseSettings
+    from app.db.engine import create_engine
+
+    gone = create_engine(postgres.database_url("no_such_database"), DatabaseSettings())
+    try:
+        with pytest.raises(InboxUnavailableError):
+            await Inbox(gone, worker_id="x").put(message(1, 10))
+    finally:
+        await gone.dispose()
