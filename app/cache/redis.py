@@ -6,13 +6,13 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from opentelemetry.trace import get_current_span
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError, ResponseError
 
 from app.observability.metrics import CACHE_BACKEND_ERRORS
-from app.observability.tracing import span
 
 if TYPE_CHECKING:
     import builtins
@@ -23,8 +23,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-_SPAN_ATTRIBUTES = {"db.system.name": "redis"}
 
 
 def _ms(ttl: float) -> int:
@@ -80,14 +78,17 @@ class RedisBackend:
         return False
 
     async def _call(self, name: str, operation: Callable[[], Awaitable[T]], default: T) -> T:
-        # One span per command; keys are left out: session keys carry chat ids.
-        with span(name, _SPAN_ATTRIBUTES) as current:
-            return await self._guarded(operation, default, current)
+        # No span per command: a span costs about as much as a Redis round trip here (10 % of a
+        # text turn, measured in benchmarks/bench_tracing.py). Trouble is written on the
+        # caller's span instead; keys never are (session keys carry chat ids).
+        return await self._guarded(operation, default, get_current_span(), name)
 
-    async def _guarded(self, operation: Callable[[], Awaitable[T]], default: T, current: Span) -> T:
+    async def _guarded(
+        self, operation: Callable[[], Awaitable[T]], default: T, current: Span, name: str
+    ) -> T:
         if self._skip():
             CACHE_BACKEND_ERRORS.labels(self.name).inc()
-            current.set_attribute("redis.skipped", True)
+            current.set_attribute("redis.skipped", name)
             return default
         probe = self._down
         try:
@@ -95,7 +96,7 @@ class RedisBackend:
         except ResponseError as exc:
             # Redis answered but refused the command (e.g. WRONGTYPE): a bug, not an outage.
             CACHE_BACKEND_ERRORS.labels(self.name).inc()
-            current.set_attribute("error.type", type(exc).__name__)
+            current.set_attribute("redis.error", f"{name}: {type(exc).__name__}")
             log.warning("redis refused a command: %s", exc)
             self._recovered()
             return default
@@ -103,7 +104,7 @@ class RedisBackend:
             # redis-py's ConnectionError and TimeoutError are RedisErrors; socket errors and the
             # built-in TimeoutError are OSErrors.
             CACHE_BACKEND_ERRORS.labels(self.name).inc()
-            current.set_attribute("error.type", type(exc).__name__)
+            current.set_attribute("redis.error", f"{name}: {type(exc).__name__}")
             self._retry_at = time.monotonic() + self._retry_after
             if not self._down:
                 self._down = True

@@ -16,6 +16,7 @@ from app.observability import tracing
 from tests.llm.factories import GOOD, Pick, chain, link
 from tests.servers.openai import Answer, Fail, OpenAIServer
 from tests.servers.otlp import OTLPCollector
+from tests.servers.redis import free_port
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -171,16 +172,25 @@ async def test_exception_marks_the_span_without_its_message(collector, export):
     assert turn.attributes == {"error.type": "ValueError"}
 
 
-async def test_redis_commands_are_spans_without_their_keys(collector, export, redis_url):
+async def test_redis_trouble_is_written_on_the_callers_span_without_keys(
+    collector, export, redis_url
+):
     backend = RedisBackend(redis_url)
-    await backend.set("session:12345", b"x", ttl=60)
-    await backend.get("session:12345")
+    with tracing.span("telegram.update"):
+        await backend.set("session:12345", b"x", ttl=60)
+        assert await backend.get("session:12345") == b"x"
     await backend.close()
+    dead = RedisBackend(f"redis://127.0.0.1:{free_port()}/0")
+    with tracing.span("telegram.update"):
+        assert await dead.get("session:12345") is None
+    await dead.close()
     export()
 
-    names = [s.name for s in collector.spans]
-    assert names == ["redis SET", "redis GET"]
-    assert all(s.attributes == {"db.system.name": "redis"} for s in collector.spans)
+    healthy, troubled = collector.named("telegram.update")
+    assert len(collector.spans) == 2  # no span per command
+    assert healthy.attributes == {}
+    assert troubled.attributes == {"redis.error": "redis GET: ConnectionError"}
+    assert "12345" not in str(troubled.attributes)
 
 
 async def test_catalog_reads_are_spans(collector, export, session_factory):
