@@ -57,8 +57,9 @@ print(len(collector.spans), flush=True)
 """
 
 
-async def main() -> list[Row]:
-    collector = subprocess.Popen(  # noqa: ASYNC220 (once, before anything is timed)
+def start_collector() -> tuple[subprocess.Popen[str], str]:
+    """The OTLP collector stand-in in its own process (as in production); its endpoint."""
+    collector = subprocess.Popen(
         [sys.executable, "-c", COLLECTOR],
         cwd=ROOT,
         stdin=subprocess.PIPE,
@@ -66,7 +67,11 @@ async def main() -> list[Row]:
         text=True,
     )
     assert collector.stdin is not None and collector.stdout is not None
-    endpoint = collector.stdout.readline().strip()
+    return collector, collector.stdout.readline().strip()
+
+
+async def main() -> list[Row]:
+    collector, endpoint = start_collector()
     redis = RedisServer()
     try:
         async with demo_database() as (engine, session_factory):
@@ -89,22 +94,14 @@ async def main() -> list[Row]:
 
 
 QUESTION = "скільки коштує костюм мрія лайт?"
-TEXT_ROUNDS = 24
-TEXT_TURNS = 40
+TEXT_ROUNDS = 40
+TEXT_TURNS = 50
 
 
 async def text_turns() -> list[Row]:
     """The issue's text turn: `Conversation.text` (offline agent, retrieval, cards, session on
     Redis) inside the worker's span, with tracing exported and without, alternating."""
-    collector = subprocess.Popen(  # noqa: ASYNC220 (once, before anything is timed)
-        [sys.executable, "-c", COLLECTOR],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert collector.stdin is not None and collector.stdout is not None
-    endpoint = collector.stdout.readline().strip()
+    collector, endpoint = start_collector()
     redis = RedisServer()
     redis.start()
     samples: dict[bool, list[float]] = {False: [], True: []}

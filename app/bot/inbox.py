@@ -13,8 +13,6 @@ redelivery into a no-op. Workers then take updates under a lease:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 from dataclasses import dataclass, field
@@ -25,6 +23,7 @@ import asyncpg
 from sqlalchemy import text
 
 from app.bot.models import DEAD, DONE, PENDING
+from app.db.listen import listen_forever, raw_dsn
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -218,9 +217,8 @@ class Inbox:
         # The webhook's one statement on asyncpg directly: 0.8 ms against 3 ms through the ORM
         # session (pre-ping, BEGIN, INSERT, COMMIT), and acknowledgements are the hot path.
         if self._pool is None:
-            dsn = self._engine.url.set(drivername="postgresql")
             self._pool = await asyncpg.create_pool(
-                dsn.render_as_string(hide_password=False),
+                raw_dsn(self._engine),
                 min_size=1,
                 max_size=PUT_POOL_SIZE,
                 server_settings={"application_name": "kramar-webhook"},
@@ -318,28 +316,11 @@ class Inbox:
 __all__ = ["Claimed", "Inbox", "chat_key", "media_group", "update_kind"]
 
 
-async def listen(engine: AsyncEngine, wake: Callable[[], None], *, retry: float = 1.0) -> None:
+async def listen(engine: AsyncEngine, wake: Callable[[], None]) -> None:
     """Call `wake` on every inbox notification, reconnecting while the database is away.
 
     The workers poll as well; this only makes another process's update start at once.
     """
-    dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    while True:
-        conn: asyncpg.Connection | None = None
-        try:
-            conn = await asyncpg.connect(
-                dsn, server_settings={"application_name": "kramar-inbox-listener"}
-            )
-            lost = asyncio.Event()
-            conn.add_termination_listener(lambda _c, lost=lost: lost.set())
-            await conn.add_listener(CHANNEL, lambda *_: wake())
-            await lost.wait()
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:
-            logger.warning("inbox listener cannot connect: %r", error)
-        finally:
-            if conn is not None and not conn.is_closed():
-                with contextlib.suppress(Exception):
-                    await conn.close(timeout=2)
-        await asyncio.sleep(retry)
+    await listen_forever(
+        engine, CHANNEL, lambda _payload: wake(), application_name="kramar-inbox-listener"
+    )

@@ -12,14 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import asyncpg
 from sqlalchemy import select
 
 from app.catalog.models import CatalogState
+from app.db.listen import listen_forever
 
 if TYPE_CHECKING:
+    import asyncpg
     from sqlalchemy.ext.asyncio import AsyncEngine
 
 logger = logging.getLogger(__name__)
@@ -34,7 +35,6 @@ class CatalogVersion:
 
     def __init__(self, engine: AsyncEngine, *, retry_seconds: float = 1.0) -> None:
         self._engine = engine
-        self._dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._retry = retry_seconds
         self._version: int | None = None  # None: not listening, ask the database
         self._task: asyncio.Task[None] | None = None
@@ -55,7 +55,7 @@ class CatalogVersion:
         if self._version is not None and version > self._version:
             self._version = version
 
-    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+    def _on_payload(self, payload: str) -> None:
         with contextlib.suppress(ValueError):
             self.observe(int(payload))
 
@@ -69,31 +69,23 @@ class CatalogVersion:
             await asyncio.wait_for(self._connected.wait(), 10)
 
     async def _listen(self) -> None:
-        while True:
-            conn: asyncpg.Connection | None = None
-            try:
-                conn = await asyncpg.connect(
-                    self._dsn, server_settings={"application_name": APPLICATION_NAME}
-                )
-                lost = asyncio.Event()
-                conn.add_termination_listener(lambda _c, lost=lost: lost.set())
-                await conn.add_listener(CHANNEL, self._on_notify)
-                # Read after LISTEN: a write between the two is then seen one way or the other.
-                self._version = int(await conn.fetchval("SELECT version FROM catalog_state") or 0)
-                self._connected.set()
-                await lost.wait()
-                logger.warning("catalog version listener lost its connection; reconnecting")
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # the database is down or restarting: retry
-                logger.warning("catalog version listener cannot connect: %r", error)
-            finally:
-                self._version = None
-                self._connected.clear()
-                if conn is not None and not conn.is_closed():
-                    with contextlib.suppress(Exception):
-                        await conn.close(timeout=2)
-            await asyncio.sleep(self._retry)
+        async def connected(conn: asyncpg.Connection) -> None:
+            self._version = int(await conn.fetchval("SELECT version FROM catalog_state") or 0)
+            self._connected.set()
+
+        def lost() -> None:
+            self._version = None
+            self._connected.clear()
+
+        await listen_forever(
+            self._engine,
+            CHANNEL,
+            self._on_payload,
+            application_name=APPLICATION_NAME,
+            on_connect=connected,
+            on_lost=lost,
+            retry_seconds=self._retry,
+        )
 
     async def stop(self) -> None:
         if self._task is not None:

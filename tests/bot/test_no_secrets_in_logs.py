@@ -4,54 +4,28 @@ the file URL (which contains the bot token), every line of its output grepped.""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import httpx
 
 from tests.bot.conftest import HEADERS, SECRET
+from tests.bot.processes import serve
 from tests.fixtures_app import ADMIN_TOKEN
 from tests.fixtures_demo import demo_photo
-from tests.servers.redis import free_port
 from tests.servers.telegram import TOKEN
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_debug_run_with_a_photo_logs_no_secret(database_url, db, telegram, tmp_path):
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KRAMAR_")}
-    env.update(
-        KRAMAR_DATABASE_URL=database_url.render_as_string(hide_password=False),
-        KRAMAR_TELEGRAM_BOT_TOKEN=TOKEN,
-        KRAMAR_TELEGRAM_WEBHOOK_SECRET=SECRET,
-        KRAMAR_TELEGRAM_API_URL=telegram.url,
-        KRAMAR_PUBLIC_URL="https://shop.example",
-        KRAMAR_ADMIN_TOKEN=ADMIN_TOKEN,
-        KRAMAR_LOG_LEVEL="DEBUG",
-        KRAMAR_LOG_FORMAT="json",
-    )
     log = tmp_path / "kramar.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
+        proc, base = serve(
+            database_url,
+            telegram,
+            output=out,
+            KRAMAR_ADMIN_TOKEN=ADMIN_TOKEN,
+            KRAMAR_LOG_LEVEL="DEBUG",
+            KRAMAR_LOG_FORMAT="json",
         )
         try:
-            base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    if httpx.get(f"{base}/health/ready", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
             update = telegram.message_update(7, photo=demo_photo("KR-HD-001.png"))
             assert httpx.post(f"{base}/telegram/webhook", json=update, headers=HEADERS).is_success
             telegram.wait_for(1, 20)

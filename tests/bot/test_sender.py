@@ -13,18 +13,12 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from app.bot.flood import FloodLimiter
 from app.bot.sender import Backoff, Sender
 from tests.servers.redis import free_port
-from tests.servers.telegram import TOKEN, TelegramServer
+from tests.servers.telegram import TOKEN
 
 PER_CHAT = 0.2
 KEYBOARD = InlineKeyboardMarkup(
     inline_keyboard=[[InlineKeyboardButton(text="Buy", callback_data="buy:1")]]
 )
-
-
-@pytest.fixture(name="telegram")
-def fx_telegram():
-    with TelegramServer() as server:
-        yield server
 
 
 @pytest.fixture(name="bot")

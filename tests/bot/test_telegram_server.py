@@ -24,17 +24,11 @@ from aiogram.types import (
     Message,
 )
 
-from tests.servers.telegram import TOKEN, TelegramServer
+from tests.servers.telegram import TOKEN
 
 KEYBOARD = InlineKeyboardMarkup(
     inline_keyboard=[[InlineKeyboardButton(text="Buy", callback_data="buy:1")]]
 )
-
-
-@pytest.fixture(name="telegram")
-def fx_telegram():
-    with TelegramServer() as server:
-        yield server
 
 
 @pytest.fixture(name="bot")
