@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from tests.servers.http import Managed
 from tests.servers.redis import free_port
 
 if TYPE_CHECKING:
-    from types import TracebackType
+    pass
 
 
 def _find_binary() -> str:
@@ -38,7 +39,7 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-class AlertmanagerServer:
+class AlertmanagerServer(Managed):
     """One Alertmanager process whose only receiver is `webhook_url` with `token`."""
 
     def __init__(
@@ -120,18 +121,6 @@ class AlertmanagerServer:
                 self.process.wait()
             self.process = None
         shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self) -> AlertmanagerServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # --- API v2 ---------------------------------------------------------------------------
 

@@ -16,8 +16,10 @@ import threading
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.servers.http import LoopbackServer
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ class Recorded:
         return list(self.body.get("messages", []))
 
 
-class OpenAIServer:
+class OpenAIServer(LoopbackServer):
     """The stand-in on a free loopback port, served from a thread."""
 
     def __init__(self, *, dimensions: int = 64) -> None:
@@ -75,30 +77,11 @@ class OpenAIServer:
         self._scripts: dict[str, deque[Behaviour]] = defaultdict(deque)
         self._defaults: dict[str, Behaviour] = {}
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._httpd.daemon_threads = True
-        # A short poll interval: `shutdown()` waits up to one interval, at every test's end.
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-
-    @property
-    def port(self) -> int:
-        return int(self._httpd.server_address[1])
+        super().__init__(_handler(self))
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopping.set()  # wakes hanging handlers
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
+        return f"{self.url}/v1"
 
     def script(self, model: str, *behaviours: Behaviour) -> None:
         """What `model` does on its next requests, in order; then its default."""

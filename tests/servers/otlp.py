@@ -11,13 +11,15 @@ import threading
 import time
 import zlib
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
+
+from tests.servers.http import LoopbackServer
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -41,31 +43,19 @@ class ExportedSpan:
     resource: dict[str, Any] = field(default_factory=dict)
 
 
-class OTLPCollector:
+class OTLPCollector(LoopbackServer):
     """The stand-in on a free loopback port, served from a thread."""
 
     def __init__(self) -> None:
         self.spans: list[ExportedSpan] = []
         self.requests = 0
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
+        super().__init__(_handler(self))
 
     @property
     def endpoint(self) -> str:
         """What KRAMAR_OTLP_ENDPOINT would be: the base URL, without /v1/traces."""
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
+        return self.url
 
     def clear(self) -> None:
         with self._lock:

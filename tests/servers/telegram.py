@@ -21,7 +21,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -29,9 +29,10 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
+from tests.servers.http import LoopbackServer
+
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from types import TracebackType
 
 TOKEN = "123456:TEST-token"
 BOT_ID = 123456
@@ -132,7 +133,7 @@ class Sent:
         return parse_html(self.text)
 
 
-class TelegramServer:
+class TelegramServer(LoopbackServer):
     """The stand-in on a free loopback port, served from a thread; one bot token per server."""
 
     def __init__(self, *, token: str = TOKEN, long_poll_cap: float = 0.5) -> None:
@@ -153,52 +154,25 @@ class TelegramServer:
         self._update_id = 100
         self._media_groups = 0
         self._changed = threading.Condition()
-        self._stopping = threading.Event()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._httpd.daemon_threads = True
-        # A short poll interval: `shutdown()` waits up to one interval, at every test's end.
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
+        super().__init__(_handler(self))
 
     # --- lifecycle --------------------------------------------------------------------------
 
     @property
-    def port(self) -> int:
-        return int(self._httpd.server_address[1])
-
-    @property
     def url(self) -> str:
         """The base for `TelegramAPIServer.from_base`."""
-        return f"http://127.0.0.1:{self.port}"
+        return super().url
 
     def bot(self, token: str | None = None) -> Bot:
         """A real aiogram Bot talking to this server (close its session after the test)."""
         api = TelegramAPIServer.from_base(self.url)
         return Bot(token or self.token, session=AiohttpSession(api=api))
 
-    def start(self) -> None:
-        self._thread.start()
-
     def stop(self) -> None:
         self._stopping.set()
         with self._changed:
             self._changed.notify_all()  # wakes long polls
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> TelegramServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        super().stop()
 
     # --- scripting ----------------------------------------------------------------------------
 
