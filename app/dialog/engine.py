@@ -13,21 +13,22 @@ double (reserving stock, confirming) carry the update id as their idempotency ke
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from app.dialog.render import colours_in_stock, format_uah, sizes_in_stock, stock_line
+from app.dialog.checkout import Checkout
+from app.dialog.render import format_uah, sizes_in_stock, stock_line
 from app.dialog.replies import Reply, buttons
-from app.observability.metrics import CONVERSATION_STAGE, ESCALATIONS
-from app.orders.errors import (
-    InvalidOrderDataError,
-    InvalidPhoneError,
-    OrderError,
-    ReservationExpiredError,
-    SoldOutError,
+from app.dialog.texts import (
+    GREETING,
+    HANDED_OFF,
+    HELP,
+    L2_REASONS,
+    REJECTED_PHOTO,
+    UNSUPPORTED,
+    problem_in,
 )
-from app.orders.status import DeliveryMethod
+from app.observability.metrics import CONVERSATION_STAGE, ESCALATIONS
 from app.vision.errors import ImageRejectedError
 
 if TYPE_CHECKING:
@@ -38,53 +39,10 @@ if TYPE_CHECKING:
     from app.config import DialogSettings
     from app.dialog.agent import TextAgent, TextAnswer
     from app.dialog.handoffs import Handoffs
-    from app.orders.schemas import Order
     from app.orders.service import OrderService
     from app.vision.pipeline import PhotoIdentifier
 
 logger = logging.getLogger(__name__)
-
-GREETING = (
-    "Вітаю! Я помічник магазину 🛍 Надішліть фото або скріншот речі — скажу, що це, скільки "
-    "коштує і які є розміри. Або опишіть, що шукаєте. Щоб покликати менеджера, напишіть «менеджер»."
-)
-HELP = (
-    "Що я вмію:\n• впізнати товар за фото чи скріншотом;\n• підказати ціну, розміри, кольори й "
-    "наявність;\n• оформити замовлення з доставкою Новою Поштою або кур'єром.\n"
-    "Напишіть «менеджер», щоб поговорити з людиною."
-)
-UNSUPPORTED = (
-    "Вибачте, голосові, відео й стікери я поки не розумію 🙏 Напишіть, будь ласка, текстом або "
-    "надішліть фото товару."
-)
-REJECTED_PHOTO = (
-    "Не вдалося відкрити це зображення. Надішліть, будь ласка, фото у форматі JPG або PNG "
-    "(до 10 МБ)."
-)
-HANDED_OFF = "Передаю розмову менеджеру — він відповість тут найближчим часом."
-# Problems a bot must not try to solve: straight to a person, level 2, with the reason.
-PROBLEMS: dict[str, tuple[str, ...]] = {
-    "complaint": ("скарг", "жалоб", "брак", "неякісн", "порван", "обман", "complain", "defect"),
-    "payment": ("оплата не пройш", "не пройшла оплата", "списал", "гроші не повер", "refund"),
-    "delivery": ("не прийш", "не отрима", "де моя посилка", "загуби", "затримк", "not arrived"),
-}
-L2_REASONS = frozenset(PROBLEMS)
-
-
-def problem_in(text: str) -> str | None:
-    """ "complaint" | "payment" | "delivery" when the message reports one, else None."""
-    lowered = text.casefold()
-    for reason, stems in PROBLEMS.items():
-        if any(stem in lowered for stem in stems):
-            return reason
-    return None
-
-
-PHONE = re.compile(r"\+?\d[\d\s()\-]{8,}\d")
-# "Львів 12", "Київ, відділення №25": a city, then the branch number.
-CITY_BRANCH = re.compile(
-    r"^\s*([^\d,]+?)[\s,]+(?:№|#|відділення|відд\.?|branch)?\s*№?\s*(\d{1,5})\b", re.I
-)
 
 
 @dataclass(frozen=True)
@@ -94,7 +52,7 @@ class Customer:
     username: str | None = None
 
 
-class Conversation:
+class Conversation(Checkout):
     """Turns one customer event into replies. Stateless itself: state lives in the session."""
 
     def __init__(
@@ -226,11 +184,6 @@ class Conversation:
 
     # Steps ---------------------------------------------------------------------------------------
 
-    def _enter(self, session: ChatSession, stage: str, *, funnel: str | None = None) -> None:
-        session.stage = stage
-        if funnel is not None:
-            CONVERSATION_STAGE.labels(funnel).inc()
-
     async def _finish(self, session: ChatSession, replies: list[Reply]) -> None:
         for reply in replies:
             if not reply.to_manager:
@@ -348,237 +301,6 @@ class Conversation:
             photo=images[0],
             candidates=[c.sku for c in cards],
         )
-
-    async def _choose_size(self, session: ChatSession, sku: str) -> list[Reply]:
-        card = await self._cards(sku)
-        if card is None or not card.active:
-            return [Reply("Цей товар більше не продається.")]
-        session.selected_skus = [sku]
-        sizes = sizes_in_stock(card)
-        if not sizes:
-            return [Reply(f"На жаль, {card.name} зараз немає в наявності.")]
-        self._enter(session, "variant")
-        row = [(size, f"s:{sku}:{size}") for size in sizes]
-        return [
-            Reply(f"{card.name} — {format_uah(card.price)}. Оберіть розмір:", buttons=buttons(row))
-        ]
-
-    async def _choose_colour(self, session: ChatSession, sku: str, size: str) -> list[Reply]:
-        card = await self._cards(sku)
-        if card is None:
-            return [Reply("Цей товар більше не продається.")]
-        colours = colours_in_stock(card, size)
-        if not colours:
-            return [Reply(f"Розміру {size} вже немає. {stock_line(card)}")] + (
-                await self._choose_size(session, sku)
-            )
-        rows = [[(colour, f"c:{sku}:{size}:{card.colours.index(colour)}")] for colour in colours]
-        rows.append([("⬅️ Інший розмір", f"o:{sku}")])
-        return [Reply(f"Розмір {size}. Оберіть колір:", buttons=buttons(*rows))]
-
-    async def _reserve(
-        self,
-        session: ChatSession,
-        customer: Customer,
-        sku: str,
-        size: str,
-        index: int,
-        event_id: str,
-    ) -> list[Reply]:
-        card = await self._cards(sku)
-        if card is None or not 0 <= index < len(card.colours):
-            return [Reply("Цей товар більше не продається.")]
-        colour = card.colours[index]
-        try:
-            order = await self._orders.start_order(
-                customer.chat_id, sku, size, colour, idempotency_key=f"reserve:{event_id}"
-            )
-        except SoldOutError:
-            fresh = await self._cards(sku)
-            others = stock_line(fresh) if fresh else ""
-            return [Reply(f"На жаль, {card.name} ({size}, {colour}) щойно розібрали 😔 {others}")]
-        self._enter(session, "contact", funnel="variant_chosen")
-        session.context.update(order_id=str(order.id), size=size, colour=colour)
-        minutes = int(self._orders.reservation.total_seconds() // 60)
-        text = (
-            f"Відкладаю для вас {card.name}, {size}, {colour} — {format_uah(order.total)}. "
-            f"Резерв діє {minutes} хв."
-        )
-        if session.context.get("phone"):
-            return [
-                Reply(text),
-                *await self._save_contact(
-                    session, session.context.get("name", customer.name), session.context["phone"]
-                ),
-            ]
-        return [
-            Reply(
-                f"{text}\nНадішліть, будь ласка, ваше ім'я та номер телефону (або "
-                "натисніть кнопку нижче).",
-                ask_contact=True,
-            )
-        ]
-
-    async def _typed_contact(
-        self, session: ChatSession, customer: Customer, text: str, event_id: str
-    ) -> list[Reply]:
-        match = PHONE.search(text)
-        if match is None:
-            # Not a contact: a question or another product. Answer it; the reservation stays.
-            replies = await self._ask_agent(session, customer, text, event_id)
-            if session.stage != "handoff" and session.context.get("order_id"):
-                session.stage = "contact"
-                replies.append(
-                    Reply(
-                        "Щоб завершити замовлення, надішліть ім'я та номер "
-                        "телефону, наприклад: «Олена, 067 123 45 67».",
-                        ask_contact=True,
-                    )
-                )
-            return replies
-        name = (text[: match.start()] + text[match.end() :]).strip(" ,.;-") or customer.name
-        return await self._save_contact(session, name, match.group(0))
-
-    async def _save_contact(self, session: ChatSession, name: str, phone: str) -> list[Reply]:
-        order_id = session.context.get("order_id")
-        if order_id is None:
-            return [Reply("Дякую! Спершу оберіть товар — надішліть фото або назву.")]
-        try:
-            order = await self._orders.set_contact(int(order_id), name or "Клієнт", phone)
-        except InvalidPhoneError:
-            return [
-                Reply(
-                    "Схоже, номер неповний. Вкажіть український номер, наприклад 067 123 45 67.",
-                    ask_contact=True,
-                )
-            ]
-        except OrderError:
-            return self._restart_checkout(session)
-        session.context.update(name=order.customer_name or name, phone=order.phone or phone)
-        self._enter(session, "delivery", funnel="checkout")
-        return [
-            Reply(
-                "Як доставити?",
-                buttons=buttons([("🚚 Нова Пошта", "d:np"), ("🛵 Кур'єр", "d:courier")]),
-            )
-        ]
-
-    def _delivery_prompt(self, session: ChatSession, method: str) -> list[Reply]:
-        if session.context.get("order_id") is None:
-            return self._restart_checkout(session)
-        if method == "courier":
-            self._enter(session, "delivery_courier")
-            return [
-                Reply(
-                    "Напишіть місто та адресу доставки, наприклад: «Київ, вул. Січових "
-                    "Стрільців 10, кв. 5»."
-                )
-            ]
-        self._enter(session, "delivery_np")
-        return [Reply("Напишіть місто та номер відділення Нової Пошти, наприклад: «Львів, 12».")]
-
-    async def _typed_delivery(self, session: ChatSession, text: str) -> list[Reply]:
-        order_id = session.context.get("order_id")
-        if order_id is None:
-            return self._restart_checkout(session)
-        city, _, rest = text.partition(",")
-        try:
-            if session.stage == "delivery_np":
-                found = CITY_BRANCH.match(text)
-                if found is None:
-                    return [Reply("Вкажіть місто й номер відділення, наприклад: «Львів, 12».")]
-                order = await self._orders.set_delivery(
-                    int(order_id),
-                    DeliveryMethod.NOVA_POSHTA,
-                    found.group(1).strip(),
-                    branch=found.group(2),
-                )
-            else:
-                if not rest.strip():
-                    return [Reply("Вкажіть місто й адресу через кому: «Київ, вул. Хрещатик 1».")]
-                order = await self._orders.set_delivery(
-                    int(order_id), DeliveryMethod.COURIER, city.strip(), address=rest.strip()
-                )
-        except InvalidOrderDataError as error:
-            return [Reply(f"Не вдалося зберегти адресу: {error}. Спробуйте ще раз.")]
-        except OrderError:
-            return self._restart_checkout(session)
-        self._enter(session, "summary")
-        return [self._summary(order)]
-
-    @staticmethod
-    def _summary(order: Order) -> Reply:
-        lines = "\n".join(
-            f"• {line.name}, {line.size}, {line.colour} × {line.qty} — "
-            f"{format_uah(line.line_total)}"
-            for line in order.lines
-        )
-        if order.delivery_method == DeliveryMethod.NOVA_POSHTA:
-            where = f"Нова Пошта: {order.city}, відділення №{order.branch}"
-        else:
-            where = f"Кур'єр: {order.city}, {order.address}"
-        text = (
-            f"Перевірте замовлення:\n{lines}\nРазом: {format_uah(order.total)}\n"
-            f"Отримувач: {order.customer_name}, {order.phone}\n{where}"
-        )
-        return Reply(text, buttons=buttons([("✅ Підтвердити", "ok"), ("✖️ Скасувати", "x")]))
-
-    async def _confirm(
-        self, session: ChatSession, customer: Customer, event_id: str
-    ) -> list[Reply]:
-        order_id = session.context.get("order_id")
-        if order_id is None:
-            return self._restart_checkout(session)
-        try:
-            order = await self._orders.confirm(
-                int(order_id), f"customer:{customer.chat_id}", idempotency_key=f"confirm:{event_id}"
-            )
-        except ReservationExpiredError:
-            return self._restart_checkout(session, "Резерв уже сплив.")
-        except OrderError as error:
-            logger.info("confirm failed for order %s: %s", order_id, error)
-            return self._restart_checkout(session)
-        self._enter(session, "ordered", funnel="ordered")
-        session.context.pop("order_id", None)
-        notice = self._summary(order).text.replace("Перевірте замовлення:", "")
-        who = f"@{customer.username}" if customer.username else customer.name
-        return [
-            Reply(
-                f"Дякуємо! Замовлення {order.number} прийнято ✅ Менеджер зв'яжеться з вами "
-                "для підтвердження й оплати."
-            ),
-            Reply(
-                f"🆕 Нове замовлення {order.number} від {who}{notice}",
-                to_manager=True,
-                about_chat=customer.chat_id,
-                buttons=buttons(
-                    [
-                        ("✅ Підтвердити", f"m:confirmed:{order.id}"),
-                        ("💳 Оплачено", f"m:paid:{order.id}"),
-                        ("✖️ Скасувати", f"m:cancelled:{order.id}"),
-                    ]
-                ),
-            ),
-        ]
-
-    async def _cancel(self, session: ChatSession, customer: Customer) -> list[Reply]:
-        order_id = session.context.pop("order_id", None)
-        if order_id is not None:
-            try:
-                await self._orders.cancel(
-                    int(order_id), f"customer:{customer.chat_id}", "cancelled by the customer"
-                )
-            except OrderError as error:
-                logger.info("cancel of order %s: %s", order_id, error)
-        self._enter(session, "discovery")
-        return [Reply("Замовлення скасовано. Якщо захочете щось інше — надішліть фото чи назву.")]
-
-    def _restart_checkout(self, session: ChatSession, why: str = "") -> list[Reply]:
-        session.context.pop("order_id", None)
-        self._enter(session, "identified" if session.selected_skus else "discovery")
-        sku = session.selected_skus[0] if session.selected_skus else None
-        rows = [[("🛒 Обрати знову", f"o:{sku}")]] if sku else []
-        return [Reply(f"{why} Давайте оформимо замовлення ще раз.".strip(), buttons=buttons(*rows))]
 
     async def _handoff(
         self,

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.dialog.engine import problem_in
+from app.dialog.texts import problem_in
 from app.dialog.truth import strip_untrue_prices
 
 

@@ -9,14 +9,15 @@ from aiogram import Bot, F, Router
 
 from app.bot.handlers.common import customer
 from app.bot.media import download, file_of
-from app.dialog.engine import REJECTED_PHOTO, Conversation
 from app.dialog.replies import Reply
+from app.dialog.texts import REJECTED_PHOTO
 from app.vision.errors import ImageRejectedError
 
 if TYPE_CHECKING:
     from aiogram.types import Message
 
     from app.bot.outgoing import Outgoing
+    from app.dialog.engine import Conversation
 
 logger = logging.getLogger(__name__)
 

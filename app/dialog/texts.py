@@ -1,0 +1,47 @@
+"""What the bot says on its own (Ukrainian), and how it reads what customers type."""
+
+from __future__ import annotations
+
+import re
+
+GREETING = (
+    "Вітаю! Я помічник магазину 🛍 Надішліть фото або скріншот речі — скажу, що це, скільки "
+    "коштує і які є розміри. Або опишіть, що шукаєте. Щоб покликати менеджера, напишіть «менеджер»."
+)
+HELP = (
+    "Що я вмію:\n• впізнати товар за фото чи скріншотом;\n• підказати ціну, розміри, кольори й "
+    "наявність;\n• оформити замовлення з доставкою Новою Поштою або кур'єром.\n"
+    "Напишіть «менеджер», щоб поговорити з людиною."
+)
+UNSUPPORTED = (
+    "Вибачте, голосові, відео й стікери я поки не розумію 🙏 Напишіть, будь ласка, текстом або "
+    "надішліть фото товару."
+)
+REJECTED_PHOTO = (
+    "Не вдалося відкрити це зображення. Надішліть, будь ласка, фото у форматі JPG або PNG "
+    "(до 10 МБ)."
+)
+HANDED_OFF = "Передаю розмову менеджеру — він відповість тут найближчим часом."
+# Problems a bot must not try to solve: straight to a person, level 2, with the reason.
+PROBLEMS: dict[str, tuple[str, ...]] = {
+    "complaint": ("скарг", "жалоб", "брак", "неякісн", "порван", "обман", "complain", "defect"),
+    "payment": ("оплата не пройш", "не пройшла оплата", "списал", "гроші не повер", "refund"),
+    "delivery": ("не прийш", "не отрима", "де моя посилка", "загуби", "затримк", "not arrived"),
+}
+L2_REASONS = frozenset(PROBLEMS)
+
+
+def problem_in(text: str) -> str | None:
+    """ "complaint" | "payment" | "delivery" when the message reports one, else None."""
+    lowered = text.casefold()
+    for reason, stems in PROBLEMS.items():
+        if any(stem in lowered for stem in stems):
+            return reason
+    return None
+
+
+PHONE = re.compile(r"\+?\d[\d\s()\-]{8,}\d")
+# "Львів 12", "Київ, відділення №25": a city, then the branch number.
+CITY_BRANCH = re.compile(
+    r"^\s*([^\d,]+?)[\s,]+(?:№|#|відділення|відд\.?|branch)?\s*№?\s*(\d{1,5})\b", re.I
+)
