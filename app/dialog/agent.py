@@ -38,7 +38,7 @@ INSTRUCTIONS = (
     "оплатою чи доставкою — escalate=true з reason.\n"
     "Дії (action) виконує бот і сам покаже картку з цінами з бази: search_products (query), "
     "get_product (skus), check_stock (skus, size, colour), add_to_order (skus, size, colour — "
-    "коли клієнт обрав), escalate.\n\nТовари:\n{context}"
+    "коли клієнт обрав), escalate.\n\nЕтап розмови: {stage}.\nТовари:\n{context}"
 )
 HISTORY_TURNS = 6
 Action = Literal[
@@ -93,10 +93,17 @@ class TextAgent:
         self._k = k
 
     async def respond(
-        self, text: str, *, current_sku: str | None = None, history: Sequence[Turn] = ()
+        self,
+        text: str,
+        *,
+        current_sku: str | None = None,
+        history: Sequence[Turn] = (),
+        stage: str = "discovery",
     ) -> TextAnswer:
+        """`stage` is where the conversation is (e.g. contact while checking out): the model
+        is told, so it answers a question mid-checkout without starting over."""
         if self._chain is not None:
-            answer = await self._ask_model(text, current_sku, history)
+            answer = await self._ask_model(text, current_sku, history, stage)
             if answer is not None:
                 return answer
         reply = await self._offline.respond(text, current_sku=current_sku)
@@ -117,7 +124,7 @@ class TextAgent:
         return TextAnswer(reply, "offline")
 
     async def _ask_model(
-        self, text: str, current_sku: str | None, history: Sequence[Turn]
+        self, text: str, current_sku: str | None, history: Sequence[Turn], stage: str
     ) -> TextAnswer | None:
         assert self._chain is not None
         skus = await self._retrieve(text, self._k)
@@ -126,7 +133,10 @@ class TextAgent:
         found = [await self._cards(sku) for sku in skus]
         cards = [c for c in found if c is not None and c.active]
         messages: list[dict[str, str]] = [
-            {"role": "system", "content": INSTRUCTIONS.format(context=build_context(cards))}
+            {
+                "role": "system",
+                "content": INSTRUCTIONS.format(context=build_context(cards), stage=stage),
+            }
         ]
         for turn in list(history)[-HISTORY_TURNS:]:
             role = "user" if turn.role == "customer" else "assistant"

@@ -197,7 +197,9 @@ class Conversation(Checkout):
         if problem is not None:
             return await self._handoff(session, customer, "L2", problem, text)
         current = session.selected_skus[0] if session.selected_skus else None
-        answer = await self._agent.respond(text, current_sku=current, history=session.turns[:-1])
+        answer = await self._agent.respond(
+            text, current_sku=current, history=session.turns[:-1], stage=session.stage
+        )
         reply = answer.reply
         if reply.escalate:
             reason = answer.reason or "asked"

@@ -243,8 +243,13 @@ async def test_the_models_add_to_order_tool_reserves_through_the_order_service(
         )
         async with AsyncTestClient(app) as client:
             replies = await Customer(client, telegram, 508).says("беру костюм Мрія, M, бежевий")
+        [asked] = openai.requests_for("gpt-test")
     finally:
         openai.stop()
+    # The model saw the stage and only the RAG top-3, with the catalog's price.
+    system = asked.messages[0]["content"]
+    assert "Етап розмови: greeting." in system  # a first message
+    assert system.count("[KR-") == 3 and "[KR-KS-001] Костюм «Мрія» — 2450 грн" in system
     assert "Відкладаю для вас Костюм «Мрія», M, бежевий — 2 450 грн" in said(replies[0])
     assert [(o[0], o[3], o[4]) for o in await orders(db)] == [("draft", "M", "бежевий")]
 
