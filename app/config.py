@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -258,6 +258,13 @@ class Settings(BaseSettings):
     orders: OrderSettings = Field(default_factory=OrderSettings)
     dialog: DialogSettings = Field(default_factory=DialogSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+
+    @model_validator(mode="after")
+    def _webhook_needs_a_secret(self) -> Settings:
+        # Without the secret anyone who finds the URL could post updates as Telegram.
+        if self.telegram.bot_token and self.public_url and self.telegram.webhook_secret is None:
+            raise ValueError("KRAMAR_PUBLIC_URL needs KRAMAR_TELEGRAM_WEBHOOK_SECRET")
+        return self
 
 
 @lru_cache(maxsize=1)

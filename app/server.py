@@ -69,8 +69,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logger.info("KRAMAR_ALERTS_TOKEN unset: /alerts/alertmanager disabled")
     state = State({"settings": settings})
     if settings.telegram.bot_token is not None and settings.public_url:
-        if settings.telegram.webhook_secret is None:
-            raise ValueError("KRAMAR_PUBLIC_URL needs KRAMAR_TELEGRAM_WEBHOOK_SECRET")
+        assert settings.telegram.webhook_secret is not None  # Settings refuses it otherwise
         handlers.append(receive_update)
         state["webhook_secret"] = settings.telegram.webhook_secret.get_secret_value()
 

@@ -38,6 +38,8 @@ from app.vision.pipeline import CatalogPhotoIndex, PhotoIdentifier
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
     from app.cache.backend import CacheBackend
     from app.config import Settings
 
@@ -58,6 +60,41 @@ class Services:
     orders: OrderService
     conversation: Conversation
     handoffs: Handoffs
+
+
+class FirstPhotos:
+    """The first photo of a product as bytes, kept in memory until the catalog version moves.
+
+    Every card the bot sends carries one; without this each card read its bytes from the
+    database again, although Telegram is sent only a file_id after the first upload.
+    """
+
+    MAX_ENTRIES = 256  # about 10 MB of demo-sized photos; cleared, not evicted, past it
+
+    def __init__(
+        self, session_factory: async_sessionmaker[AsyncSession], version: CatalogVersion
+    ) -> None:
+        self._session_factory = session_factory
+        self._version = version
+        self._photos: dict[str, bytes | None] = {}
+        self._for_version: int | None = None
+
+    async def get(self, sku: str) -> bytes | None:
+        current = await self._version.current()
+        if current != self._for_version or len(self._photos) >= self.MAX_ENTRIES:
+            self._photos.clear()
+            self._for_version = current
+        if sku not in self._photos:
+            self._photos[sku] = await self._load(sku)
+        return self._photos[sku]
+
+    async def _load(self, sku: str) -> bytes | None:
+        async with CatalogService(self._session_factory) as catalog:
+            try:
+                content, _ = await catalog.photo(sku, 0)
+            except PhotoNotFoundError:
+                return None
+            return content
 
 
 async def expire_reservations(orders: OrderService) -> None:
@@ -98,14 +135,6 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             hits = await retrieve(db.session_factory, embedder, query, k=k)
             return [hit.sku for hit in hits]
 
-        async def first_photo(sku: str) -> bytes | None:
-            async with CatalogService(db.session_factory) as catalog:
-                try:
-                    content, _ = await catalog.photo(sku, 0)
-                except PhotoNotFoundError:
-                    return None
-                return content
-
         cards = ProductCache(
             backend,
             partial(load_card, db.session_factory),
@@ -139,7 +168,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         conversation = Conversation(
             sessions=SessionCache(backend, settings.cache.session_ttl),
             cards=cards.get,
-            photo=first_photo,
+            photo=FirstPhotos(db.session_factory, version).get,
             agent=agent,
             identifier=identifier,
             orders=orders,

@@ -58,8 +58,9 @@ async def receive_update(
     if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
         return _answer(400, "not a Telegram update: an object with an integer update_id")
     telegram = state.telegram
+    kind = update_kind(update)
     try:
-        with span("telegram.webhook", {"telegram.kind": update_kind(update)}, kind=SpanKind.SERVER):
+        with span("telegram.webhook", {"telegram.kind": kind}, kind=SpanKind.SERVER):
             stored = await telegram.inbox.put(update, inject_context())
     except InboxUnavailableError as error:
         logger.error("inbox unavailable (%s): Telegram will retry", error)
@@ -67,6 +68,6 @@ async def receive_update(
     if stored:
         telegram.worker.wake()
     else:
-        TELEGRAM_UPDATES.labels("other", "duplicate").inc()
+        TELEGRAM_UPDATES.labels(kind, "duplicate").inc()
     WEBHOOK_ACK.observe(time.perf_counter() - started)
     return _answer(HTTP_200_OK, "stored" if stored else "duplicate")

@@ -44,11 +44,16 @@ class InboxUnavailableError(Exception):
 MESSAGE_FIELDS = ("message", "edited_message", "business_message")
 
 
+def _message(update: dict[str, Any]) -> dict[str, Any] | None:
+    """The update's message, whichever field carries it."""
+    return next((update[f] for f in MESSAGE_FIELDS if isinstance(update.get(f), dict)), None)
+
+
 def update_kind(update: dict[str, Any]) -> str:
     """A bounded label for metrics and logs: message, photo, album, callback, contact, command."""
     if "callback_query" in update:
         return "callback"
-    message = next((update[f] for f in MESSAGE_FIELDS if isinstance(update.get(f), dict)), None)
+    message = _message(update)
     if message is None:
         return "other"
     if message.get("media_group_id"):
@@ -64,10 +69,9 @@ def update_kind(update: dict[str, Any]) -> str:
 
 def chat_key(update: dict[str, Any]) -> int:
     """The chat whose queue the update joins; updates without a chat each get their own."""
-    for name in MESSAGE_FIELDS:
-        message = update.get(name)
-        if isinstance(message, dict) and isinstance(message.get("chat"), dict):
-            return int(message["chat"]["id"])
+    message = _message(update)
+    if message is not None and isinstance(message.get("chat"), dict):
+        return int(message["chat"]["id"])
     callback = update.get("callback_query")
     if isinstance(callback, dict):
         message = callback.get("message")
@@ -79,11 +83,10 @@ def chat_key(update: dict[str, Any]) -> int:
 
 
 def media_group(update: dict[str, Any]) -> str | None:
-    for name in MESSAGE_FIELDS:
-        message = update.get(name)
-        if isinstance(message, dict) and message.get("media_group_id"):
-            return str(message["media_group_id"])[:64]
-    return None
+    message = _message(update)
+    if message is None or not message.get("media_group_id"):
+        return None
+    return str(message["media_group_id"])[:64]
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot, Dispatcher
@@ -80,7 +81,7 @@ def webhook_url(public_url: str) -> str:
     return public_url.rstrip("/") + WEBHOOK_PATH
 
 
-@dataclass
+@dataclass(frozen=True)
 class TelegramBot:
     bot: Bot
     dispatcher: Dispatcher
@@ -88,26 +89,28 @@ class TelegramBot:
     worker: InboxWorker
     outgoing: Outgoing
 
-    async def process(self, work: Claimed) -> None:
-        """Feed one claimed update (or album) to the dispatcher."""
-        attributes: dict[str, AttributeValue] = {
-            "telegram.kind": work.kind,
-            "telegram.attempt": work.attempts,
-        }
-        # A link, not a parent: the request span ended long ago, perhaps on another replica,
-        # and an album joins several requests.
-        links = links_from(*work.traces)
-        with span("telegram.update", attributes, kind=SpanKind.CONSUMER, links=links):
-            updates = [Update.model_validate(p, context={"bot": self.bot}) for p in work.payloads]
-            extra: dict[str, Any] = {}
-            if len(updates) > 1:
-                extra["album"] = [u.message for u in updates if u.message is not None]
-            await self.dispatcher.feed_update(self.bot, updates[0], **extra)
 
-    def record(self, work: Claimed, outcome: str, _seconds: float) -> None:
-        TELEGRAM_UPDATES.labels(work.kind, outcome).inc()
-        if outcome == "ok":
-            ANSWER_LATENCY.observe(max(0.0, time.time() - work.received_at_epoch))
+async def process_update(bot: Bot, dispatcher: Dispatcher, work: Claimed) -> None:
+    """Feed one claimed update (or album) to the dispatcher."""
+    attributes: dict[str, AttributeValue] = {
+        "telegram.kind": work.kind,
+        "telegram.attempt": work.attempts,
+    }
+    # A link, not a parent: the request span ended long ago, perhaps on another replica,
+    # and an album joins several requests.
+    links = links_from(*work.traces)
+    with span("telegram.update", attributes, kind=SpanKind.CONSUMER, links=links):
+        updates = [Update.model_validate(p, context={"bot": bot}) for p in work.payloads]
+        extra: dict[str, Any] = {}
+        if len(updates) > 1:
+            extra["album"] = [u.message for u in updates if u.message is not None]
+        await dispatcher.feed_update(bot, updates[0], **extra)
+
+
+def record_outcome(work: Claimed, outcome: str, _seconds: float) -> None:
+    TELEGRAM_UPDATES.labels(work.kind, outcome).inc()
+    if outcome == "ok":
+        ANSWER_LATENCY.observe(max(0.0, time.time() - work.received_at_epoch))
 
 
 async def ensure_webhook(bot: Bot, url: str, secret: str, allowed: list[str]) -> bool:
@@ -191,8 +194,6 @@ async def run_bot(services: Services) -> AsyncIterator[TelegramBot | None]:
         logger.info("KRAMAR_TELEGRAM_BOT_TOKEN unset: no Telegram (try `kramar chat`)")
         yield None
         return
-    if settings.public_url and settings.telegram.webhook_secret is None:
-        raise RuntimeError("KRAMAR_PUBLIC_URL needs KRAMAR_TELEGRAM_WEBHOOK_SECRET")
     tg = settings.telegram
     bot = Bot(token.get_secret_value(), session=AiohttpSession(api=api_server(tg.api_url)))
     redis = flood_redis(services)
@@ -208,15 +209,14 @@ async def run_bot(services: Services) -> AsyncIterator[TelegramBot | None]:
         max_attempts=tg.max_attempts,
         album_wait_seconds=tg.album_wait_seconds,
     )
-    telegram = TelegramBot(bot, dispatcher, inbox, None, outgoing)  # type: ignore[arg-type]
     worker = InboxWorker(
         inbox,
-        telegram.process,
+        partial(process_update, bot, dispatcher),
         concurrency=tg.workers,
         poll_interval=tg.poll_interval_seconds,
-        on_outcome=telegram.record,
+        on_outcome=record_outcome,
     )
-    telegram.worker = worker
+    telegram = TelegramBot(bot, dispatcher, inbox, worker, outgoing)
     allowed = dispatcher.resolve_used_update_types()
     tasks: list[asyncio.Task[None]] = []
     try:

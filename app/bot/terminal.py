@@ -31,10 +31,13 @@ from aiogram.methods import (
     SendPhoto,
 )
 from aiogram.types import (
+    CallbackQuery,
     Chat,
+    Contact,
     File,
     InlineKeyboardMarkup,
     Message,
+    PhotoSize,
     Update,
     User,
 )
@@ -179,8 +182,6 @@ class TerminalChat:
                 return True
             file_id = f"local-{update_id}"
             self.session.files[file_id] = content
-            from aiogram.types import PhotoSize
-
             photo = PhotoSize(
                 file_id=file_id,
                 file_unique_id=file_id,
@@ -190,8 +191,6 @@ class TerminalChat:
             )
             await self.feed(Update(update_id=update_id, message=self._message(photo=[photo])))
         elif line.startswith("/contact"):
-            from aiogram.types import Contact
-
             contact = Contact(
                 phone_number=line.removeprefix("/contact").strip(),
                 first_name="Гість",
@@ -199,8 +198,6 @@ class TerminalChat:
             )
             await self.feed(Update(update_id=update_id, message=self._message(contact=contact)))
         elif line.isdigit() and 1 <= int(line) <= len(self.session.buttons):
-            from aiogram.types import CallbackQuery
-
             query = CallbackQuery(
                 id=str(update_id),
                 from_user=self._user,

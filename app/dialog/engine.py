@@ -209,7 +209,7 @@ class Conversation(Checkout):
             acted = await self._act(session, customer, answer, event_id)
             if acted:
                 return acted
-        if session.stage in ("greeting",):
+        if session.stage == "greeting":
             self._enter(session, "discovery", funnel="discovery")
         elif session.stage == "discovery" and not reply.skus:
             CONVERSATION_STAGE.labels("discovery").inc()
@@ -218,14 +218,13 @@ class Conversation(Checkout):
         if reply.skus:
             card = await self._cards(reply.skus[0])
             if card is not None:
-                changed = card.sku != current
-                session.selected_skus = [s for s in reply.skus]
-                if changed:
+                session.selected_skus = list(reply.skus)
+                if card.sku != current:
                     self._enter(session, "identified", funnel="identified")
-                    return [
-                        *([Reply(reply.text)] if answer.source == "model" else []),
-                        await self._card(card, reply.text if answer.source != "model" else None),
-                    ]
+                    # The model's words go before the card; the offline agent's under it.
+                    if answer.source == "model":
+                        return [Reply(reply.text), await self._card(card)]
+                    return [await self._card(card, note=reply.text)]
         return [Reply(reply.text)]
 
     async def _act(
@@ -250,10 +249,11 @@ class Conversation(Checkout):
             session, customer, card.sku, size, card.colours.index(colour), event_id
         )
 
-    async def _card(self, card: Product, text: str | None = None) -> Reply:
+    async def _card(self, card: Product, note: str | None = None) -> Reply:
         body = f"{card.name}\nЦіна: {format_uah(card.price)}\n{stock_line(card)}"
-        if text and text not in body:
-            body = f"{body}\n\n{text}" if not text.startswith(card.name) else body
+        # A note that starts with the name is the offline agent's summary of this same card.
+        if note and not note.startswith(card.name):
+            body = f"{body}\n\n{note}"
         rows = [[("🛒 Замовити", f"o:{card.sku}")]] if sizes_in_stock(card) else []
         rows.append([("👩‍💼 Менеджер", "h")])
         return Reply(body, photo=await self._photo(card.sku), buttons=buttons(*rows))

@@ -147,3 +147,18 @@ async def test_a_product_photo_is_uploaded_once_then_sent_by_file_id(bot_client,
     assert first.params["photo"].startswith("attach://") and first.files  # uploaded
     assert second.files == {}
     assert second.params["photo"] == telegram.sent(7)[0].photo_file_id
+
+
+def test_a_public_webhook_without_a_secret_is_refused(database_url, telegram):
+    import pytest
+    from pydantic import SecretStr, ValidationError
+
+    from app.config import TelegramSettings
+    from tests.fixtures_app import app_settings
+
+    with pytest.raises(ValidationError, match="KRAMAR_TELEGRAM_WEBHOOK_SECRET"):
+        app_settings(
+            database_url,
+            telegram=TelegramSettings(bot_token=SecretStr("1:x"), api_url=telegram.url),
+            public_url="https://shop.example",
+        )

@@ -13,5 +13,4 @@ if TYPE_CHECKING:
 def customer(chat_id: int, user: User | None) -> Customer:
     if user is None:
         return Customer(chat_id)
-    name = " ".join(p for p in (user.first_name, user.last_name) if p)
-    return Customer(chat_id, name=name, username=user.username)
+    return Customer(chat_id, name=user.full_name, username=user.username)
