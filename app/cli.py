@@ -10,6 +10,7 @@ import click
 
 from app.catalog.commands import catalog
 from app.config import describe_settings, get_settings
+from app.evals.commands import eval_command
 from app.llm.commands import costs
 from app.observability.logs import configure_logging
 from app.rag.commands import reindex_command
@@ -113,6 +114,7 @@ def show_config() -> None:
 main.add_command(catalog)
 main.add_command(costs)
 main.add_command(reindex_command)
+main.add_command(eval_command)
 
 
 if __name__ == "__main__":

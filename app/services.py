@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
     from app.cache.backend import CacheBackend
     from app.config import Settings
+    from app.rag.embedders import Embedder
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,8 @@ class Services:
     orders: OrderService
     conversation: Conversation
     handoffs: Handoffs
+    agent: TextAgent
+    embedder: Embedder
 
 
 class FirstPhotos:
@@ -195,4 +198,6 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             orders=orders,
             conversation=conversation,
             handoffs=handoffs,
+            agent=agent,
+            embedder=embedder,
         )

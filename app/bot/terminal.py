@@ -139,9 +139,9 @@ def _read(path: Path) -> bytes:
 
 
 class TerminalChat:
-    """One customer (chat 1) talking to the shop."""
+    """One customer (chat `chat_id`, 1 unless told) talking to the shop."""
 
-    def __init__(self, services: Services, out: TextIO) -> None:
+    def __init__(self, services: Services, out: TextIO, *, chat_id: int = CHAT_ID) -> None:
         self.session = TerminalSession(out)
         self.bot = Bot(TOKEN, session=self.session)
         limiter = FloodLimiter(None, per_chat=0, overall=0)
@@ -150,8 +150,8 @@ class TerminalChat:
         self._out = out
         self._updates = itertools.count(int(time.time()))
         self._messages = itertools.count(1)
-        self._user = User(id=CHAT_ID, is_bot=False, first_name="Гість")
-        self._chat = Chat(id=CHAT_ID, type="private")
+        self._user = User(id=chat_id, is_bot=False, first_name="Гість")
+        self._chat = Chat(id=chat_id, type="private")
 
     def _message(self, **fields: Any) -> Message:
         return Message(
@@ -194,7 +194,7 @@ class TerminalChat:
             contact = Contact(
                 phone_number=line.removeprefix("/contact").strip(),
                 first_name="Гість",
-                user_id=CHAT_ID,
+                user_id=self._user.id,
             )
             await self.feed(Update(update_id=update_id, message=self._message(contact=contact)))
         elif line.isdigit() and 1 <= int(line) <= len(self.session.buttons):
