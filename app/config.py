@@ -11,7 +11,12 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
 
 
 def _group(prefix: str) -> SettingsConfigDict:
@@ -131,8 +136,8 @@ class RagSettings(BaseSettings):
 
     model_config = _group("KRAMAR_RAG_")
 
-    embedder: Literal["hashing", "openai"] = "hashing"
-    """hashing: local character n-grams, no network; openai: an OpenAI-compatible endpoint."""
+    embedder: Literal["hashing", "e5", "openai"] = "hashing"
+    """hashing: character n-grams; e5: local multilingual-e5-small (kramar[e5]); openai: an API."""
     openai_model: str = "text-embedding-3-small"
     """Embedding model when embedder=openai."""
     openai_dim: int = Field(default=1536, ge=1, le=16000)
@@ -181,10 +186,39 @@ class OrderSettings(BaseSettings):
     """Minutes a chosen variant stays reserved while the customer checks out."""
 
 
+THRESHOLDS_FILE = Path("data/thresholds.yaml")
+"""Dialog thresholds derived by `kramar eval --write-thresholds` (relative to the working
+directory, like the catalog file); its `dialog:` section gives the defaults below."""
+
+
 class DialogSettings(BaseSettings):
-    """The conversation: confidence bands of photo answers and hand-off timing."""
+    """The conversation: confidence bands of photo answers and hand-off timing.
+
+    Defaults come from THRESHOLDS_FILE when it exists (measured, see evals/README.md), else from
+    the code; KRAMAR_DIALOG_* variables override both.
+    """
 
     model_config = _group("KRAMAR_DIALOG_")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources = (init_settings, env_settings, dotenv_settings)
+        if not THRESHOLDS_FILE.is_file():
+            return sources
+        thresholds = YamlConfigSettingsSource(
+            settings_cls,
+            yaml_file=THRESHOLDS_FILE,
+            yaml_file_encoding="utf-8",
+            yaml_config_section="dialog",
+        )
+        return (*sources, thresholds)
 
     high_confidence: float = Field(default=0.8, ge=0, le=1)
     """From this confidence a photo answer is the product card."""
