@@ -58,6 +58,10 @@ TAG = re.compile(r"<[^>]+>")
 CHAT_ID = 1
 MANAGERS = -1
 TOKEN = "1:terminal"  # noqa: S105 (never sent anywhere: the session prints instead)
+# Update ids unique within the process and, started from the clock in microseconds, across
+# restarts: effects are keyed by them (reserve:<update id>), so two chats (or two runs) that
+# counted from the same second shared reservations.
+_UPDATE_IDS = itertools.count(time.time_ns() // 1000)
 
 
 class TerminalSession(BaseSession):
@@ -148,7 +152,7 @@ class TerminalChat:
         outgoing = Outgoing(Sender(self.bot, limiter), services.backend, MANAGERS)
         self.dispatcher = build_dispatcher(services, outgoing)
         self._out = out
-        self._updates = itertools.count(int(time.time()))
+        self._updates = _UPDATE_IDS
         self._messages = itertools.count(1)
         self._user = User(id=chat_id, is_bot=False, first_name="Гість")
         self._chat = Chat(id=chat_id, type="private")
