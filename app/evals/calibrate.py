@@ -26,6 +26,9 @@ ASK_MIN_RIGHT = 0.5
 least this often; below, a question or a person serves the customer better."""
 TEXT_CARD_MIN_PRECISION = 0.95
 """A card from a text message is the product meant at least this often."""
+MIN_EVIDENCE = 30
+"""Answers a band needs before a threshold moves: with fewer, one wrong answer more or less
+swings the rate by several points, and the threshold keeps its current value."""
 
 
 @dataclass(frozen=True)
@@ -55,16 +58,19 @@ def calibration(results: Sequence[CaseResult], split: str, bins: int = 10) -> Ca
     return Calibration(bands, expected_calibration_error(bands), len(pairs))
 
 
-def lowest_safe(pairs: list[tuple[float, bool]], max_wrong: float) -> float | None:
-    """The lowest confidence t with at most `max_wrong` wrong among answers at or above t;
-    None when no such t has an answer above it."""
+def lowest_safe(
+    pairs: list[tuple[float, bool]], max_wrong: float, min_answers: int = MIN_EVIDENCE
+) -> float | None:
+    """The lowest confidence t such that, going down from the top, every band [t', 1] with
+    t' >= t has at most `max_wrong` wrong answers, and [t, 1] holds at least `min_answers`;
+    None when there is no such t."""
     best: float | None = None
     for t in sorted({c for c, _ in pairs}, reverse=True):
         above = [ok for c, ok in pairs if c >= t]
-        if (len(above) - sum(above)) / len(above) <= max_wrong:
-            best = t
-        else:
+        if (len(above) - sum(above)) / len(above) > max_wrong:
             break
+        if len(above) >= min_answers:
+            best = t
     return best
 
 
@@ -82,23 +88,25 @@ def derive(
     """The photo card and "one of these?" thresholds and the text card score, from `dev`.
 
     high: the lowest confidence from which cards were wrong at most CARD_MAX_WRONG of the time;
-    low: the lowest confidence (below high) from which the right product was among the options
-    at least ASK_MIN_RIGHT of the time. With no evidence a threshold keeps its current value.
+    low: the lowest confidence (below high) such that in [low, high) the named product was the
+    right one at least ASK_MIN_RIGHT of the time. With no evidence a threshold keeps its current value.
     """
     photo = points(vision, "dev")
-    high = lowest_safe(photo, CARD_MAX_WRONG)
+    found = lowest_safe(photo, CARD_MAX_WRONG)
     evidence: dict[str, Any] = {"photo_answers": len(photo)}
-    if high is None:
-        high = current.high_confidence
-        evidence["high_confidence"] = "no safe band on dev: kept"
+    high = current.high_confidence if found is None else found
+    if found is None:
+        evidence["high_confidence"] = f"kept: no band of >= {MIN_EVIDENCE} safe answers on dev"
     below = [(c, ok) for c, ok in photo if c < high]
-    low = high
+    low: float | None = None
     for t in sorted({c for c, _ in below}, reverse=True):
+        # The band [t, high) as a whole: asking pays off on average, however its top looks.
         band = [ok for c, ok in below if c >= t]
-        if sum(band) / len(band) >= ASK_MIN_RIGHT:
+        if len(band) >= MIN_EVIDENCE and sum(band) / len(band) >= ASK_MIN_RIGHT:
             low = t
-        else:
-            break
+    if low is None:
+        low = current.low_confidence
+        evidence["low_confidence"] = f"kept: fewer than {MIN_EVIDENCE} answers below high on dev"
     evidence["photo_cards_wrong_at_high"] = sum(1 for c, ok in photo if c >= high and not ok)
     words = points(text, "dev")
     text_score = lowest_safe(words, 1 - TEXT_CARD_MIN_PRECISION)

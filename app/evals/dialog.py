@@ -92,7 +92,9 @@ class Script:
         self._buttons: list[str] = []
 
     def check(self, name: str, passed: bool, needs: str | None, why: str = "") -> None:
-        self.run.checks.append(Check(name, passed, needs, "" if passed else why))
+        # After a pending check failed, what follows cannot be judged until that work lands.
+        blocked = next((c.needs for c in self.run.checks if not c.passed and c.needs), None)
+        self.run.checks.append(Check(name, passed, needs or blocked, "" if passed else why))
 
     async def play(self) -> Run:
         cards = await self._catalog()

@@ -52,7 +52,10 @@ def wilson(hits: int, total: int, z: float = Z95) -> tuple[float, float]:
     denominator = 1 + z * z / total
     centre = (p + z * z / (2 * total)) / denominator
     half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # Exactly 0 / 1 at the ends, where rounding would leave a hair of 1e-19.
+    low = 0.0 if hits == 0 else max(0.0, centre - half)
+    high = 1.0 if hits == total else min(1.0, centre + half)
+    return min(low, p), max(high, p)
 
 
 def percentile(values: Sequence[float], q: float) -> float:
