@@ -89,7 +89,8 @@ def derive(
 
     high: the lowest confidence from which cards were wrong at most CARD_MAX_WRONG of the time;
     low: the lowest confidence (below high) such that in [low, high) the named product was the
-    right one at least ASK_MIN_RIGHT of the time. With no evidence a threshold keeps its current value.
+    right one at least ASK_MIN_RIGHT of the time. Without MIN_EVIDENCE answers a threshold keeps
+    its current value.
     """
     photo = points(vision, "dev")
     found = lowest_safe(photo, CARD_MAX_WRONG)

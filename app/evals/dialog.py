@@ -8,7 +8,7 @@ import io
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -107,10 +107,11 @@ class Script:
             elif turn.photo is not None:
                 line = f"/photo {self.root / turn.photo}"
             else:
-                line = self._press(str(turn.press))
-                if line is None:
+                pressed = self._press(str(turn.press))
+                if pressed is None:
                     self.check(f"turn {n}: button", False, None, f"no button {turn.press!r}")
                     break
+                line = pressed
             await self.chat.say(line)
             replies = parse(self.out.getvalue()[start:])
             # As the terminal does: a number presses a button of the last message that had any.
@@ -166,7 +167,9 @@ class Script:
         if expect.asks:
             self.check(f"turn {n}: asks", "?" in mine and not shown, needs, mine[:200])
         if expect.stock is not None:
-            self.check(f"turn {n}: stock answer", _true_stock(mine, expect.stock, cards), needs, mine[:200])
+            self.check(
+                f"turn {n}: stock answer", _true_stock(mine, expect.stock, cards), needs, mine[:200]
+            )
         if expect.handoff is not None:
             self.check(
                 f"turn {n}: hand-off {expect.handoff}",
@@ -213,9 +216,7 @@ class Script:
             self.check("outcome: order", not problems, want.needs, "; ".join(problems))
         if outcome.no_order:
             self.check("outcome: no order", not placed, None, f"{len(placed)} order(s)")
-        told = any(
-            "Передача розмови" in r.text for r in parse(self.out.getvalue()) if r.to_manager
-        )
+        told = any("Передача розмови" in r.text for r in parse(self.out.getvalue()) if r.to_manager)
         if outcome.handoff is not None:
             want_h = outcome.handoff
             recorded = any(h.level == want_h.level and h.reason == want_h.reason for h in handoffs)
@@ -268,7 +269,11 @@ async def run_dialogues(
             "handoff": "Передача розмови" in run.transcript,
         }
         pending = sorted({c.needs for c in failed if c.needs})
-        outcome = "reached" if not failed else ("pending " + ", ".join(pending) if flags["outcome_built"] else "failed")
+        outcome = (
+            "reached"
+            if not failed
+            else ("pending " + ", ".join(pending) if flags["outcome_built"] else "failed")
+        )
         detail = {
             "checks": [
                 {"check": c.name, "passed": c.passed, "needs": c.needs, "why": c.why}
@@ -278,5 +283,5 @@ async def run_dialogues(
         }
         return Verdict(outcome, flags, None, detail)
 
-    items = [Item(d.id, d.split, {"lang": d.lang}, d) for d in dialogues]
+    items: list[Item[Any]] = [Item(d.id, d.split, {"lang": d.lang}, d) for d in dialogues]
     return await run_cases("dialog", items, task, judge, meter)

@@ -123,7 +123,8 @@ def calibration_table(calibration: Calibration) -> str:
         if b.count
     ]
     table = markdown(["confidence", "answers", "right", "mean confidence"], rows)
-    return f"{table}\n\nexpected calibration error: {calibration.ece:.3f} ({calibration.points} answers)"
+    ece = f"expected calibration error: {calibration.ece:.3f} ({calibration.points} answers)"
+    return f"{table}\n\n{ece}"
 
 
 def gate_table(judged: Sequence[Judged]) -> str:
@@ -159,7 +160,12 @@ def reliability_png(calibration: Calibration, path: Path, title: str) -> None:
         draw.text((x0 + i / 10 * plot - 8, y0 + 6), f"{i / 10:.1f}", fill="black", font=font)
         draw.text((x0 - 34, y0 - i / 10 * plot - 7), f"{i / 10:.1f}", fill="black", font=font)
     draw.text((margin, 14), title, fill="black", font=font)
-    draw.text((margin, 30), f"ECE {calibration.ece:.3f}, {calibration.points} answers", fill="black", font=font)
+    draw.text(
+        (margin, 30),
+        f"ECE {calibration.ece:.3f}, {calibration.points} answers",
+        fill="black",
+        font=font,
+    )
     draw.text((size // 2 - 40, size - 22), "confidence", fill="black", font=font)
     path.parent.mkdir(parents=True, exist_ok=True)
     image.save(path)

@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 
     from app.llm.costs import CostLedger
 
-I = TypeVar("I")
-O = TypeVar("O")
+In = TypeVar("In")
+Out = TypeVar("Out")
 
 
 @dataclass(frozen=True)
@@ -69,13 +69,13 @@ class CaseResult:
 
 
 @dataclass(frozen=True)
-class Item(Generic[I]):
+class Item(Generic[In]):
     """One case to run: its name, split, slices (for the per-slice rows) and the task's input."""
 
     name: str
     split: str
     slices: dict[str, str]
-    inputs: I
+    inputs: In
 
 
 class Meter:
@@ -91,9 +91,9 @@ class Meter:
 
 async def run_cases(
     suite: str,
-    items: Sequence[Item[I]],
-    task: Callable[[I], Awaitable[O]],
-    judge: Callable[[Item[I], O], Verdict],
+    items: Sequence[Item[In]],
+    task: Callable[[In], Awaitable[Out]],
+    judge: Callable[[Item[In], Out], Verdict],
     meter: Meter,
 ) -> list[CaseResult]:
     """Run `task` on every item (one at a time: latencies are per case, and the dialogues share
@@ -102,7 +102,7 @@ async def run_cases(
     by_name = {item.name: item for item in items}
     verdicts: dict[str, Verdict] = {}
 
-    async def measured(inputs: I) -> O:
+    async def measured(inputs: In) -> Out:
         tokens, usd = await meter.totals()
         output = await task(inputs)
         tokens_after, usd_after = await meter.totals()
@@ -111,15 +111,15 @@ async def run_cases(
         return output
 
     @dataclass
-    class Judge(Evaluator[I, O, dict[str, Any]]):
-        def evaluate(self, ctx: EvaluatorContext[I, O, dict[str, Any]]) -> dict[str, bool | str]:
+    class Judge(Evaluator[In, Out, dict[str, Any]]):
+        def evaluate(self, ctx: EvaluatorContext[In, Out, dict[str, Any]]) -> dict[str, bool | str]:
             verdict = judge(by_name[str(ctx.name)], ctx.output)
             verdicts[str(ctx.name)] = verdict
             if verdict.confidence is not None:
                 set_eval_attribute("confidence", verdict.confidence)
             return {**verdict.flags, "outcome": verdict.outcome}
 
-    dataset = EvalDataset[I, O, dict[str, Any]](
+    dataset = EvalDataset[In, Out, dict[str, Any]](
         name=suite,
         cases=[Case(name=item.name, inputs=item.inputs, metadata={}) for item in items],
         evaluators=[Judge()],
@@ -197,9 +197,7 @@ class Summary:
         }
 
 
-def summarize(
-    suite: str, contender: str, split: str, results: Sequence[CaseResult]
-) -> Summary:
+def summarize(suite: str, contender: str, split: str, results: Sequence[CaseResult]) -> Summary:
     """Every flag as a rate over the cases it applies to; `split` "all" takes every case."""
     chosen = [r for r in results if split == "all" or r.split == split]
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -222,9 +220,7 @@ def summarize(
     )
 
 
-def by_slice(
-    results: Sequence[CaseResult], key: str, split: str
-) -> dict[str, list[CaseResult]]:
+def by_slice(results: Sequence[CaseResult], key: str, split: str) -> dict[str, list[CaseResult]]:
     """The results of `split` grouped by the value of slice `key`."""
     groups: dict[str, list[CaseResult]] = defaultdict(list)
     for result in results:

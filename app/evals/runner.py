@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 from sqlalchemy import text
 
-from app.config import DatabaseSettings, RedisSettings
-from app.db import migrate
 from app.catalog.commands import load_items
 from app.catalog.importer import import_catalog
+from app.config import DatabaseSettings, RedisSettings
+from app.db import migrate
 from app.db.engine import create_engine, create_session_factory
 from app.db.runtime import open_database
 from app.evals import report
@@ -125,14 +125,18 @@ def contenders(settings: Settings, url: URL) -> list[tuple[str, Settings]]:
             "redis": RedisSettings(url=None),
         }
     )
-    shops = [("offline", base.model_copy(update={"llm": base.llm.model_copy(update={"links": []})}))]
+    shops = [
+        ("offline", base.model_copy(update={"llm": base.llm.model_copy(update={"links": []})}))
+    ]
     for link in settings.llm.links:
         llm = base.llm.model_copy(update={"links": [link]})
         shops.append((f"model:{link.name}", base.model_copy(update={"llm": llm})))
     return shops
 
 
-def comparison_embedders(settings: Settings, names: tuple[str, ...], configured: Embedder) -> list[Embedder]:
+def comparison_embedders(
+    settings: Settings, names: tuple[str, ...], configured: Embedder
+) -> list[Embedder]:
     """The embedders to compare that can be made here, the configured one included once."""
     from app.rag.embedders import EmbeddingError, create_embedder
 
@@ -153,7 +157,9 @@ async def run_eval(settings: Settings, options: Options, out: Callable[[str], No
     from app.services import open_services
 
     dataset = load_dataset(options.dataset, options.suites)
-    gates = load_gates(dataset.thresholds) if dataset.thresholds and dataset.thresholds.exists() else []
+    gates = (
+        load_gates(dataset.thresholds) if dataset.thresholds and dataset.thresholds.exists() else []
+    )
     outcome = Outcome()
     async with scratch_database(settings) as scratch:
         for name, shop in contenders(settings, scratch.url):
@@ -171,7 +177,8 @@ async def run_eval(settings: Settings, options: Options, out: Callable[[str], No
     pending = [j for j in judged if j.status == "pending"]
     if pending:
         issues = sorted({str(j.gate.pending) for j in pending})
-        out(f"\n{len(pending)} gate(s) pending, not enforced until their work lands: {', '.join(issues)}")
+        waiting = ", ".join(issues)
+        out(f"\n{len(pending)} gate(s) pending, not enforced until their work lands: {waiting}")
     out(f"{len(failed)} enforced gate(s) failed." if failed else "Every enforced gate passed.")
     derived = None
     vision = outcome.results.get(("vision", "offline"), [])
@@ -206,7 +213,9 @@ async def _run_suites(
         )
     if "text" in options.suites and dataset.text:
         if name == "offline":
-            embedders = comparison_embedders(services.settings, options.embedders, services.embedder)
+            embedders = comparison_embedders(
+                services.settings, options.embedders, services.embedder
+            )
             outcome.embedders = await compare_embedders(services, dataset.text, embedders)
         outcome.results["text", name] = await run_text(services, dataset.text, meter)
     if "dialog" in options.suites and dataset.dialogues:
@@ -249,9 +258,7 @@ def _json(outcome: Outcome, judged: Any, derived: Any, dataset: str) -> dict[str
         "at": datetime.now(UTC).isoformat(),
         "summaries": [s.as_json() for s in outcome.summaries],
         "embedders": [vars(r) for r in outcome.embedders],
-        "gates": [
-            {**j.gate.model_dump(), "status": j.status, "measured": j.value} for j in judged
-        ],
+        "gates": [{**j.gate.model_dump(), "status": j.status, "measured": j.value} for j in judged],
         "derived": vars(derived) if derived is not None else None,
         "cases": {
             f"{suite}/{contender}": [r.as_json() for r in results]

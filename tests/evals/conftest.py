@@ -12,7 +12,9 @@ EVALS = Path(__file__).resolve().parents[2] / "evals"
 CATALOG = EVALS.parent / "data" / "catalog" / "products_master.yaml"
 
 
-def small_dataset(root: Path, *, photos: int = 4, messages: int = 6, dialogues: int = 2, gates=None) -> Path:
+def small_dataset(
+    root: Path, *, photos: int = 4, messages: int = 6, dialogues: int = 2, gates=None
+) -> Path:
     """A copy of evals/ cut down to the first cases of each split (a shop's folder would look
     the same), with `gates` as its thresholds.yaml when given."""
     root.mkdir(parents=True, exist_ok=True)
@@ -32,11 +34,19 @@ def small_dataset(root: Path, *, photos: int = 4, messages: int = 6, dialogues: 
     index = {
         "name": "small",
         "catalog": str(CATALOG),
-        "suites": {"vision": "vision/manifest.yaml", "text": "text/messages.yaml", "dialog": "dialog/dialogues.yaml"},
+        "suites": {
+            "vision": "vision/manifest.yaml",
+            "text": "text/messages.yaml",
+            "dialog": "dialog/dialogues.yaml",
+        },
         "thresholds": "thresholds.yaml",
     }
     (root / "dataset.yaml").write_text(yaml.safe_dump(index), encoding="utf-8")
-    thresholds = gates if gates is not None else yaml.safe_load((EVALS / "thresholds.yaml").read_text(encoding="utf-8"))["gates"]
+    thresholds = (
+        gates
+        if gates is not None
+        else yaml.safe_load((EVALS / "thresholds.yaml").read_text(encoding="utf-8"))["gates"]
+    )
     (root / "thresholds.yaml").write_text(yaml.safe_dump({"gates": thresholds}), encoding="utf-8")
     return root
 

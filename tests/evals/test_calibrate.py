@@ -9,7 +9,17 @@ from app.evals.results import CaseResult
 
 def answer(confidence: float, right: bool, split: str = "dev") -> CaseResult:
     detail = {"sku_right": right}
-    return CaseResult("vision", f"{confidence}-{right}-{id(detail)}", split, {}, "", {}, 1.0, confidence=confidence, detail=detail)
+    return CaseResult(
+        "vision",
+        f"{confidence}-{right}-{id(detail)}",
+        split,
+        {},
+        "",
+        {},
+        1.0,
+        confidence=confidence,
+        detail=detail,
+    )
 
 
 def test_the_card_threshold_is_the_lowest_confidence_with_few_enough_wrong_answers():
@@ -30,7 +40,11 @@ def test_derived_thresholds_come_from_dev_only_and_need_evidence():
 
 
 def test_too_little_evidence_keeps_the_current_thresholds():
-    derived = derive([answer(0.9, True)] * (MIN_EVIDENCE - 1), [], DialogSettings(high_confidence=0.8, low_confidence=0.5))
+    derived = derive(
+        [answer(0.9, True)] * (MIN_EVIDENCE - 1),
+        [],
+        DialogSettings(high_confidence=0.8, low_confidence=0.5),
+    )
 
     assert (derived.high_confidence, derived.low_confidence) == (0.8, 0.5)
     assert "kept" in derived.evidence["high_confidence"]

@@ -26,7 +26,18 @@ def test_the_demo_dataset_has_the_cases_the_issue_asks_for(dataset):
     assert len(products) >= 80 and len(others) >= 20
     assert len(dataset.text) >= 100 and len(dataset.dialogues) >= 15
     kinds = Counter(c.slice for c in products)
-    for kind in ("feed", "chat", "crop", "mirror", "table", "bed", "hanger", "screen", "partial", "cast"):
+    for kind in (
+        "feed",
+        "chat",
+        "crop",
+        "mirror",
+        "table",
+        "bed",
+        "hanger",
+        "screen",
+        "partial",
+        "cast",
+    ):
         assert kinds[kind] >= 5, kind
     assert {c.lang for c in dataset.text} >= {"uk", "ru", "en", "surzhyk"}
     assert {c.intent for c in dataset.text} == set(INTENTS)
@@ -50,7 +61,9 @@ def test_a_broken_manifest_lists_every_problem_with_its_place(tmp_path):
     root = tmp_path / "evals"
     messages = root / "text" / "messages.yaml"
     text = messages.read_text(encoding="utf-8")
-    text = text.replace("intent: price", "intent: prise", 1).replace("split: dev}", "split: tune}", 1)
+    text = text.replace("intent: price", "intent: prise", 1).replace(
+        "split: dev}", "split: tune}", 1
+    )
     messages.write_text(text, encoding="utf-8")
     (root / "vision" / "photos" / "other-cat.jpg").unlink()
 
@@ -64,5 +77,5 @@ def test_a_broken_manifest_lists_every_problem_with_its_place(tmp_path):
 
 
 def test_a_dataset_without_an_index_says_so(tmp_path):
-    with pytest.raises(DatasetError, match="dataset.yaml: cannot be read"):
+    with pytest.raises(DatasetError, match=r"dataset\.yaml: cannot be read"):
         load_dataset(tmp_path)

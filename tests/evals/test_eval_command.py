@@ -32,7 +32,9 @@ async def test_a_gate_below_its_target_fails_the_run(kramar, tmp_path):
     impossible = [{"suite": "vision", "metric": "correct", "min": 1.0, "split": "all"}]
     dataset = small_dataset(tmp_path / "shop", gates=impossible, messages=0, dialogues=0)
 
-    code, out, _ = await kramar("eval", "vision", "--dataset", str(dataset), "--report", str(tmp_path))
+    code, out, _ = await kramar(
+        "eval", "vision", "--dataset", str(dataset), "--report", str(tmp_path)
+    )
 
     assert code == 1
     assert "| FAIL |" in out and "1 enforced gate(s) failed." in out
@@ -51,7 +53,9 @@ async def test_a_broken_dataset_is_refused_before_anything_runs(kramar, tmp_path
     assert "messages.yaml: case 1: intent" in err
 
 
-async def test_each_model_link_is_measured_beside_the_offline_shop(kramar, env, openai_server, tmp_path):
+async def test_each_model_link_is_measured_beside_the_offline_shop(
+    kramar, env, openai_server, tmp_path
+):
     reply = {"reply": "Вітаю! Чим допомогти?", "intent": "greeting", "skus": []}
     openai_server.default("cheap", Answer(json.dumps(reply, ensure_ascii=False), 120, 30))
     links = [
@@ -69,7 +73,14 @@ async def test_each_model_link_is_measured_beside_the_offline_shop(kramar, env, 
     dataset = small_dataset(tmp_path / "shop", photos=0, messages=4, dialogues=1)
 
     code, out, err = await kramar(
-        "eval", "text", "--dataset", str(dataset), "--embedders", "hashing", "--report", str(tmp_path)
+        "eval",
+        "text",
+        "--dataset",
+        str(dataset),
+        "--embedders",
+        "hashing",
+        "--report",
+        str(tmp_path),
     )
 
     assert code in (0, 1), out + err

@@ -15,7 +15,11 @@ from app.evals.stats import (
 )
 
 
-@given(st.integers(min_value=1, max_value=5000).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))))
+@given(
+    st.integers(min_value=1, max_value=5000).flatmap(
+        lambda n: st.tuples(st.integers(0, n), st.just(n))
+    )
+)
 def test_the_wilson_interval_lies_in_0_1_and_holds_the_observed_rate(case):
     hits, total = case
     low, high = wilson(hits, total)

@@ -17,7 +17,9 @@ def fx_e5():
 
 
 async def test_e5_vectors_are_unit_384_d_and_put_meaning_before_letters(e5):
-    hoodie, pullover, coat = await e5.embed(["худі з капюшоном", "толстовка с капюшоном", "вовняне пальто"])
+    hoodie, pullover, coat = await e5.embed(
+        ["худі з капюшоном", "толстовка с капюшоном", "вовняне пальто"]
+    )
 
     assert len(hoodie) == 384 and e5.dim == 384
     assert np.linalg.norm(hoodie) == pytest.approx(1.0, abs=1e-3)
