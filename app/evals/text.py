@@ -3,6 +3,7 @@ and through retrieval; and the embedder comparison (recall and latency per embed
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -15,11 +16,15 @@ from app.rag.indexer import reindex
 from app.rag.search import retrieve
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
     from app.evals.dataset import TextCase
     from app.evals.results import CaseResult, Meter
     from app.rag.embedders import Embedder
     from app.rag.search import Hit
     from app.services import Services
+
+logger = logging.getLogger(__name__)
 
 # The offline agent's and the model schema's older intent names, in the contract's words.
 LEGACY_INTENTS = {"availability": "stock", "sizes": "stock", "unknown": "other"}
@@ -140,34 +145,45 @@ async def compare_embedders(
     wanted = [c for c in cases if c.expected and not c.context]
     rows: list[EmbedderRow] = []
     for embedder in embedders:
-        await reindex(factory, embedder)
-        found: dict[str, list[int]] = {}
-        latencies: list[float] = []
-        embeds: list[float] = []
-        for case in wanted:
-            started = time.perf_counter()
-            await embedder.embed([case.text])
-            embeds.append((time.perf_counter() - started) * 1e3)
-            started = time.perf_counter()
-            hits = [h.sku for h in await retrieve(factory, embedder, case.text, k=3)]
-            latencies.append((time.perf_counter() - started) * 1e3)
-            for split in (case.split, "all"):
-                row = found.setdefault(split, [0, 0, 0])
-                row[0] += 1
-                row[1] += bool(hits) and hits[0] in case.expected
-                row[2] += any(h in case.expected for h in hits)
-        for split, (n, at1, at3) in sorted(found.items()):
-            rows.append(
-                EmbedderRow(
-                    embedder.name,
-                    split,
-                    n,
-                    at1,
-                    at3,
-                    percentile(latencies, 50),
-                    percentile(latencies, 95),
-                    percentile(embeds, 50),
-                )
-            )
+        try:
+            rows += await _measure(factory, embedder, wanted)
+        except Exception:  # an endpoint down or a wrong dimension: a row less, not a failed run
+            logger.exception("embedder %s could not be measured", embedder.name)
     await reindex(factory, services.embedder)
+    return rows
+
+
+async def _measure(
+    factory: async_sessionmaker[AsyncSession], embedder: Embedder, wanted: list[TextCase]
+) -> list[EmbedderRow]:
+    rows: list[EmbedderRow] = []
+    await reindex(factory, embedder)
+    found: dict[str, list[int]] = {}
+    latencies: list[float] = []
+    embeds: list[float] = []
+    for case in wanted:
+        started = time.perf_counter()
+        await embedder.embed([case.text])
+        embeds.append((time.perf_counter() - started) * 1e3)
+        started = time.perf_counter()
+        hits = [h.sku for h in await retrieve(factory, embedder, case.text, k=3)]
+        latencies.append((time.perf_counter() - started) * 1e3)
+        for split in (case.split, "all"):
+            row = found.setdefault(split, [0, 0, 0])
+            row[0] += 1
+            row[1] += bool(hits) and hits[0] in case.expected
+            row[2] += any(h in case.expected for h in hits)
+    for split, (n, at1, at3) in sorted(found.items()):
+        rows.append(
+            EmbedderRow(
+                embedder.name,
+                split,
+                n,
+                at1,
+                at3,
+                percentile(latencies, 50),
+                percentile(latencies, 95),
+                percentile(embeds, 50),
+            )
+        )
     return rows

@@ -70,6 +70,10 @@ async def test_each_model_link_is_measured_beside_the_offline_shop(
         }
     ]
     env["KRAMAR_LLM_LINKS"] = json.dumps(links)
+    # The OpenAI-compatible embedder joins the comparison when it has a key.
+    env["KRAMAR_RAG_OPENAI_API_KEY"] = "test"
+    env["KRAMAR_RAG_OPENAI_BASE_URL"] = openai_server.base_url
+    env["KRAMAR_RAG_OPENAI_DIM"] = str(openai_server.dimensions)
     dataset = small_dataset(tmp_path / "shop", photos=0, messages=4, dialogues=1)
 
     code, out, err = await kramar(
@@ -78,7 +82,7 @@ async def test_each_model_link_is_measured_beside_the_offline_shop(
         "--dataset",
         str(dataset),
         "--embedders",
-        "hashing",
+        "hashing,openai",
         "--report",
         str(tmp_path),
     )
@@ -92,3 +96,8 @@ async def test_each_model_link_is_measured_beside_the_offline_shop(
     assert model["cost_usd"] == 4 * (120 * 1.0 + 30 * 2.0) / 1e6
     assert "| model:cheap |" in out
     assert openai_server.requests_for("cheap")
+    compared = {row["embedder"] for row in report["embedders"]}
+    assert compared == {
+        "hashing-v1-35-512",
+        f"openai:text-embedding-3-small:{openai_server.dimensions}",
+    }
