@@ -52,6 +52,7 @@ def main(argv: list[str]) -> int:
     template.add_argument("name")
     template.add_argument("chart")
     template.add_argument("--namespace", "-n", default="default")
+    template.add_argument("--include-crds", action="store_true")
     for sub in (lint, template):
         sub.add_argument("--values", "-f", action="append", default=[])
         sub.add_argument("--set", action="append", default=[])
@@ -78,6 +79,9 @@ def main(argv: list[str]) -> int:
     except helm.HelmError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1
+    if args.include_crds:
+        for crd in chart.crds:
+            print(f"---\n# Source: {crd['filename']}\n{crd['data'].strip()}")
     for path in sorted(rendered):
         if rendered[path].strip() and not path.endswith("NOTES.txt"):
             print(f"---\n# Source: {path}\n{rendered[path].strip()}")

@@ -126,6 +126,8 @@ random one. lookup finds nothing under `helm template` and --dry-run, so those s
 
 {{/* The checks every render makes before anything is written. */}}
 {{- define "kramar.validate" -}}
+{{- /* Opening hours fail here too, not only where the PrometheusRule renders. */}}
+{{- $_ := include "kramar.openingHoursExpr" . }}
 {{- if and (not .Values.postgresql.enabled) (not .Values.externalDatabase.url) (not .Values.externalDatabase.existingSecret) }}
 {{- fail "kramar needs a database: postgresql.enabled=true, or externalDatabase.url or externalDatabase.existingSecret" }}
 {{- end }}
