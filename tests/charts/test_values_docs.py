@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pytest
 import yaml
@@ -15,7 +16,7 @@ from tests.charts.helm import CHART, HELMS, run
 SCHEMA = json.loads((CHART / "values.schema.json").read_text(encoding="utf-8"))
 
 
-def schema_paths(node: dict, path: str = "") -> dict[str, dict]:
+def schema_paths(node: dict[str, Any], path: str = "") -> dict[str, dict[str, Any]]:
     found = {}
     for name, child in node.get("properties", {}).items():
         here = f"{path}.{name}" if path else name
