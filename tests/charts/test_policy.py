@@ -5,10 +5,6 @@ deadlock an install."""
 
 from __future__ import annotations
 
-import base64
-import re
-from typing import Any
-
 import pytest
 import yaml
 
@@ -23,20 +19,20 @@ from tests.charts.helm import (
     render,
     values_args,
 )
+from tests.charts.policy import (
+    assert_images_pinned,
+    assert_locked_down,
+    assert_no_secret_outside_secrets,
+    assert_probes,
+    assert_selectors_find_their_pods,
+    containers,
+)
 
 SHAPES = [pytest.param(path, id=path.name.removesuffix("-values.yaml")) for path in CI_VALUES]
-SECRETISH = re.compile(r"TOKEN|PASSWORD|SECRET|API_KEY|LINKS|_URL$")
-KRAMAR_IMAGE = re.compile(r"^ghcr\.io/kramar-shop/kramar:\d+\.\d+\.\d+(@sha256:[0-9a-f]{64})?$")
-REFERENCE = re.compile(r"^\$\([A-Z_]+\)$")
-PINNED = re.compile(r"^[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}$")
 
 
 def shape(values) -> list[Manifest]:
     return render(HELMS["helm3"](), *values_args(values))
-
-
-def containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
-    return [*spec.get("initContainers", []), *spec["containers"]]
 
 
 def hook(obj: Manifest) -> str | None:
@@ -45,75 +41,28 @@ def hook(obj: Manifest) -> str | None:
 
 @pytest.mark.parametrize("values", SHAPES)
 def test_every_container_runs_locked_down(values):
-    for owner, spec in pod_specs(shape(values)):
-        where = f"{owner['kind']} {owner['metadata']['name']}"
-        pod = spec.get("securityContext", {})
-        assert pod.get("runAsNonRoot") is True, where
-        assert pod.get("runAsUser", 0) != 0, where
-        assert pod.get("seccompProfile") == {"type": "RuntimeDefault"}, where
-        for container in containers(spec):
-            security = container.get("securityContext", {})
-            name = f"{where}/{container['name']}"
-            assert security.get("readOnlyRootFilesystem") is True, name
-            assert security.get("allowPrivilegeEscalation") is False, name
-            assert security.get("capabilities", {}).get("drop") == ["ALL"], name
-            assert not security.get("privileged"), name
-            limits = container.get("resources", {}).get("limits", {})
-            requests = container.get("resources", {}).get("requests", {})
-            assert {"cpu", "memory"} <= limits.keys() & requests.keys(), name
+    assert_locked_down(shape(values))
 
 
 @pytest.mark.parametrize("values", SHAPES)
 def test_every_long_running_container_has_probes(values):
-    for owner, spec in pod_specs(shape(values)):
-        if owner["kind"] not in {"Deployment", "StatefulSet"}:
-            continue
-        for container in spec["containers"]:
-            name = f"{owner['metadata']['name']}/{container['name']}"
-            assert "livenessProbe" in container, name
-            assert "readinessProbe" in container, name
+    assert_probes(shape(values))
 
 
 @pytest.mark.parametrize("values", SHAPES)
 def test_every_image_is_pinned(values):
-    for _owner, spec in pod_specs(shape(values)):
-        for container in containers(spec):
-            image = container["image"]
-            assert KRAMAR_IMAGE.match(image) or PINNED.match(image), image
-            assert not image.endswith(":latest"), image
+    assert_images_pinned(shape(values))
 
 
 @pytest.mark.parametrize("values", SHAPES)
 def test_no_secret_value_outside_a_secret(values):
-    objects = shape(values)
     inputs = yaml.safe_load(values.read_text(encoding="utf-8")) or {}
-    secrets = {
-        base64.b64decode(value).decode()
-        for secret in of_kind(objects, "Secret")
-        for value in secret.get("data", {}).values()
-    }
-    given = {k: v for k, v in (inputs.get("secrets") or {}).items() if k != "existingSecret"}
+    given = {v for k, v in (inputs.get("secrets") or {}).items() if k != "existingSecret"}
     given |= {
-        f"{group}.url": (inputs.get(group) or {}).get("url")
-        for group in ("externalDatabase", "externalRedis")
+        (inputs.get(group) or {}).get("url") for group in ("externalDatabase", "externalRedis")
     }
-    secrets |= {value for value in given.values() if isinstance(value, str)}
-    secrets.discard("")
-    shown = [
-        yaml.safe_dump(obj) for obj in objects if obj["kind"] != "Secret"
-    ]  # ConfigMaps, env literals, args, annotations: everything but Secrets
-    for value in secrets:
-        for text in shown:
-            assert value not in text, "a secret value is written outside a Secret"
-    for _owner, spec in pod_specs(objects):
-        for container in containers(spec):
-            for env in container.get("env", []):
-                if "value" in env and SECRETISH.search(env["name"]):
-                    # A literal may only point at a secretKeyRef variable: the password of a URL
-                    # is $(VAR), and anything else is nothing but $(VAR).
-                    userinfo = re.search(r"//[^:/@]*:([^@]*)@", env["value"])
-                    secret = userinfo.group(1) if userinfo else env["value"]
-                    assert REFERENCE.match(secret), env
+
+    assert_no_secret_outside_secrets(shape(values), {v for v in given if isinstance(v, str)})
 
 
 def test_generated_passwords_differ_per_render_but_are_read_back_with_lookup():
@@ -310,17 +259,4 @@ def test_catalog_configmap_from_values_is_a_catalog_file_the_importer_accepts(tm
 
 @pytest.mark.parametrize("values", SHAPES)
 def test_selectors_find_their_pods(values):
-    objects = shape(values)
-    pod_labels = [
-        owner["spec"]["template"]["metadata"]["labels"]
-        for owner, _ in pod_specs(objects)
-        if owner["kind"] in {"Deployment", "StatefulSet"}
-    ]
-    for obj in objects:
-        if obj["kind"] == "Service":
-            selector = obj["spec"]["selector"]
-        elif obj["kind"] in {"PodDisruptionBudget", "Deployment", "StatefulSet"}:
-            selector = obj["spec"]["selector"]["matchLabels"]
-        else:
-            continue
-        assert any(selector.items() <= labels.items() for labels in pod_labels), obj["metadata"]
+    assert_selectors_find_their_pods(shape(values))
