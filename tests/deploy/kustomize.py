@@ -105,10 +105,10 @@ def find(objects: list[Manifest], kind: str, name: str) -> Manifest:
 def merge(base: Any, patch: Any) -> Any:
     """Strategic merge of `patch` into `base` for maps and lists of named items."""
     if isinstance(base, dict) and isinstance(patch, dict):
-        out = copy.deepcopy(base)
+        merged = copy.deepcopy(base)
         for key, value in patch.items():
-            out[key] = merge(base[key], value) if key in base else copy.deepcopy(value)
-        return out
+            merged[key] = merge(base[key], value) if key in base else copy.deepcopy(value)
+        return merged
     if (
         isinstance(base, list)
         and isinstance(patch, list)
