@@ -56,12 +56,7 @@ def serve(host: str | None, port: int | None) -> None:
 def chat() -> None:
     """Talk to the shop in this terminal, as a Telegram customer would (no account needed)."""
     from app.bot.terminal import chat_loop
-    from app.catalog.commands import load_items
-    from app.catalog.importer import count_products, import_catalog
-    from app.rag.embedders import create_embedder
-    from app.rag.indexer import reindex
     from app.services import open_services
-    from app.vision.pipeline import catalog_photo_hasher
 
     settings = get_settings()
 
@@ -72,14 +67,8 @@ def chat() -> None:
             return None
 
     async def go() -> None:
-        async with open_services(settings) as services:
-            factory = services.db.session_factory
-            if not await count_products(factory):
-                # A first run on the embedded database: the demo shop, so there is something to buy.
-                items = await load_items(settings, settings.catalog_file)
-                hasher = catalog_photo_hasher(settings.vision)
-                await import_catalog(factory, items, photo_hasher=hasher)
-                await reindex(factory, create_embedder(settings.rag))
+        # A first run on an empty database gets the demo shop, so there is something to buy.
+        async with open_services(settings, seed_empty=True) as services:
             click.echo("Пишіть повідомлення; /photo ШЛЯХ — фото; число — кнопка; /quit — вихід.")
             await chat_loop(services, sys.stdout, read)
 
@@ -87,18 +76,66 @@ def chat() -> None:
 
 
 @main.command()
-def migrate() -> None:
-    """Bring the database schema up to date."""
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Change nothing: exit 0 if the schema is current, 1 if it is behind or unreachable.",
+)
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    help="Seconds to keep retrying while the database is unreachable (or, with --check, behind).",
+)
+def migrate(check: bool, wait_seconds: float) -> None:
+    """Bring the database schema up to date (or, with --check, tell whether it is).
+
+    `--check --wait N` is what a pod's init container runs to wait for the database and for the
+    migration Job; several migrators at once are safe (they take turns on an advisory lock).
+    """
+    import time
+
+    from sqlalchemy.exc import DBAPIError
+
     from app.db import migrate as migrations
     from app.db.runtime import open_database
 
-    async def go() -> None:
+    async def attempt() -> str:
         async with open_database(get_settings(), check_schema=False) as db:
-            await migrations.upgrade(db.engine)
-            revisions = ", ".join(sorted(await migrations.current_revisions(db.engine)))
-        click.echo(f"database schema at {revisions}")
+            if check:
+                await migrations.ensure_current(db.engine)
+            else:
+                await migrations.upgrade(db.engine)
+            return ", ".join(sorted(await migrations.current_revisions(db.engine)))
+
+    async def go() -> int:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                revisions = await attempt()
+            except (OSError, DBAPIError, migrations.SchemaBehindError) as error:
+                # OSError: refused, unresolvable or timed out; DBAPIError: the server said no
+                # (starting up, auth); or the schema is behind. Retried until the deadline.
+                if time.monotonic() >= deadline:
+                    click.echo(f"database not ready: {describe_error(error)}", err=True)
+                    return 1
+                click.echo(f"waiting for the database: {describe_error(error)}", err=True)
+                await asyncio.sleep(min(2.0, max(deadline - time.monotonic(), 0.0)))
+                continue
+            click.echo(f"database schema at {revisions}" + (" (current)" if check else ""))
+            return 0
 
     run(go())
+
+
+def describe_error(error: BaseException) -> str:
+    """A one-line reason without the URL (it may carry the password)."""
+    from app.db.migrate import SchemaBehindError
+
+    if isinstance(error, SchemaBehindError):
+        return str(error)
+    return type(error).__name__
 
 
 @main.command("config")

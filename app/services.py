@@ -18,6 +18,7 @@ from app.cache.product import ProductCache
 from app.cache.session import SessionCache
 from app.cache.vision import VisionCache
 from app.catalog.errors import PhotoNotFoundError
+from app.catalog.importer import count_products, import_catalog, load_catalog
 from app.catalog.service import CatalogService, load_card
 from app.catalog.version import CatalogVersion
 from app.db.runtime import Database, open_database
@@ -33,7 +34,7 @@ from app.rag.embedders import create_embedder
 from app.rag.indexer import reindex
 from app.rag.search import retrieve
 from app.vision.model import ModelVision
-from app.vision.pipeline import CatalogPhotoIndex, PhotoIdentifier
+from app.vision.pipeline import CatalogPhotoIndex, PhotoIdentifier, catalog_photo_hasher
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -113,9 +114,32 @@ async def expire_reservations(orders: OrderService) -> None:
             logger.info("%d lapsed reservation(s) cancelled, stock returned", expired)
 
 
+async def seed_empty_catalog(settings: Settings, db: Database) -> None:
+    """Load KRAMAR_CATALOG_FILE into a database that has no products yet.
+
+    The first `make run` or `docker run` then has a shop to show, imported by the one process
+    that already started the embedded Postgres.
+    """
+    if await count_products(db.session_factory):
+        return
+    items = await asyncio.to_thread(
+        load_catalog,
+        settings.catalog_file,
+        max_catalog_bytes=settings.max_catalog_bytes,
+        max_photo_bytes=settings.max_photo_bytes,
+    )
+    plan = await import_catalog(
+        db.session_factory, items, photo_hasher=catalog_photo_hasher(settings.vision)
+    )
+    logger.info("empty embedded database: %s: %s", settings.catalog_file, plan.summary())
+
+
 @asynccontextmanager
-async def open_services(settings: Settings) -> AsyncIterator[Services]:
+async def open_services(settings: Settings, *, seed_empty: bool = False) -> AsyncIterator[Services]:
+    """Open everything; an empty embedded database (or any, with `seed_empty`) is seeded."""
     async with open_database(settings) as db, AsyncExitStack() as stack:
+        if db.embedded or seed_empty:
+            await seed_empty_catalog(settings, db)
         version = CatalogVersion(db.engine)
         await version.start()
         stack.push_async_callback(version.stop)
