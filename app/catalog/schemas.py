@@ -70,11 +70,11 @@ def stock_problems(
 
 
 class StockLine(Strict):
-    """How many pieces of one size × colour the shop has."""
+    """How many pieces of one size × colour the shop has (on hand; open orders not deducted)."""
 
     size: Label
     colour: Label
-    qty: int = Field(ge=0, le=1_000_000)
+    qty: int = Field(ge=0, le=1_000_000, description="Pieces on hand")
 
 
 class ProductIn(Strict):
@@ -138,13 +138,39 @@ class PriceUpdate(Strict):
 class StockUpdate(Strict):
     size: Label
     colour: Label
-    qty: int = Field(ge=0, le=1_000_000)
+    qty: int = Field(
+        ge=0, le=1_000_000, description="Pieces on hand; open orders keep their reservations"
+    )
 
 
 class Variant(BaseModel):
+    """One size × colour as customers see it."""
+
     size: str
     colour: str
-    stock: int
+    available: int = Field(description="Pieces that can be ordered now: on hand − reserved, ≥ 0")
+
+
+class StockLevel(BaseModel):
+    """One size × colour as the shop's manager sees it."""
+
+    size: str
+    colour: str
+    on_hand: int = Field(description="Pieces the shop has (what the catalog file and API set)")
+    reserved: int = Field(description="Pieces on lines of open orders (draft to paid)")
+    available: int = Field(description="on_hand − reserved, never below 0")
+    short: bool = Field(description="Open orders hold more than is on hand (managers are told)")
+
+
+class Shortfall(BaseModel):
+    """A variant whose open orders hold more pieces than are on hand."""
+
+    sku: str
+    name: str
+    size: str
+    colour: str
+    on_hand: int
+    reserved: int
 
 
 class Photo(BaseModel):
@@ -177,9 +203,11 @@ class Product(ProductSummary):
     photos: list[Photo]
     updated_at: datetime
 
-    @property
-    def total_stock(self) -> int:
-        return sum(v.stock for v in self.variants)
+
+class AdminProduct(Product):
+    """A product card with what only the shop sees: on hand and reserved per size × colour."""
+
+    stock: list[StockLevel]
 
 
 class ProductPage(BaseModel):
@@ -203,4 +231,8 @@ class ImportResult(BaseModel):
     deactivated: list[str]
     unchanged: int
     dry_run: bool
+    shortfalls: list[Shortfall] = Field(
+        default_factory=list,
+        description="Variants now on hand below their open orders' reservations (managers told)",
+    )
     summary: str

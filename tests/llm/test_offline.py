@@ -82,7 +82,7 @@ async def test_a_sold_out_product_is_never_offered_for_order(agent):
 
 async def test_a_variant_out_of_stock_is_said_so(agent, session_factory):
     product = await card(session_factory, "KR-KS-001")
-    empty = next(v for v in product.variants if v.stock == 0)
+    empty = next(v for v in product.variants if v.available == 0)
     reply = await agent.respond(f"а є розмір {empty.size} {empty.colour}?", current_sku="KR-KS-001")
     assert reply.text.startswith("На жаль")
 
