@@ -64,7 +64,8 @@ async def test_a_bad_file_in_a_real_process_exits_1_and_writes_nothing(
     code, out, err = await run_process(env, tmp_path, "catalog", "import", str(path))
 
     assert (code, out) == (1, "")
-    assert re.search(rf"(?m)^{re.escape(str(path))}:\d+: KR-KS-003\.price: must not be negative", err)
+    where = re.escape(str(path))
+    assert re.search(rf"(?m)^{where}:\d+: KR-KS-003\.price: must not be negative", err)
     assert err.endswith("1 problem(s): nothing imported\n")
     assert await catalog_version(session_factory) == version
     assert await product_count(session_factory) == 2
