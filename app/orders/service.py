@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -42,6 +42,7 @@ from app.orders.status import EDITABLE, DeliveryMethod, OrderStatus, can_change
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    from sqlalchemy import Row
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 logger = logging.getLogger(__name__)
@@ -278,10 +279,20 @@ class OrderService:
                 .where(Order.chat_id == chat_id, Order.status == OrderStatus.DRAFT)
                 .with_for_update()
             )
+            available = stock.variant_stock.c
             rows = (
                 await session.execute(
-                    select(Variant.id, Variant.size, Variant.colour, Product.name, Product.price)
+                    select(
+                        Variant.id,
+                        Variant.size,
+                        Variant.colour,
+                        Product.name,
+                        Product.price,
+                        available.on_hand,
+                        available.reserved,
+                    )
                     .join(Product)
+                    .join(stock.variant_stock, available.variant_id == Variant.id)
                     .where(Product.sku == sku, Product.active.is_(True))
                     .order_by(Variant.id)
                 )
@@ -301,16 +312,23 @@ class OrderService:
                     raise ProductNotFoundError(sku)
                 raise VariantNotFoundError(sku, size, colour)
 
-            # The row lock first; reserved is then read by a later statement, whose snapshot
-            # includes every reservation of this variant committed before we got the lock. (One
-            # statement doing both would count with the snapshot taken before the wait.)
+            # The draft's own line is replaced, so its pieces are free for this choice.
+            own = 0 if draft is None else _pieces(draft).get(chosen.id, 0)
+
+            def short(level: stock.Level | Row[Any]) -> bool:
+                return level.on_hand - (level.reserved - own) < qty
+
+            # Sold out as committed now: no lock needed. In a rush most customers end here,
+            # without queueing for the row the winners hold.
+            if short(chosen):
+                raise SoldOutError(sku, chosen.size, chosen.colour, qty)
+            # Then the row lock, and reserved counted again by a later statement: its snapshot
+            # includes every reservation committed before the lock was granted. (Counting in
+            # the locking statement would use the snapshot taken before the wait.)
             await session.execute(
                 select(Variant.id).where(Variant.id == chosen.id).with_for_update()
             )
-            level = (await stock.levels(session, [chosen.id])).get(chosen.id, stock.NO_LEVEL)
-            # The draft's own line is replaced, so its pieces are free for this choice.
-            own = 0 if draft is None else _pieces(draft).get(chosen.id, 0)
-            if level.on_hand - (level.reserved - own) < qty:
+            if short((await stock.levels(session, [chosen.id])).get(chosen.id, stock.NO_LEVEL)):
                 raise SoldOutError(sku, chosen.size, chosen.colour, qty)
 
             line = OrderLine(
