@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from app.cache.memory import MemoryBackend
 from app.cache.product import ProductCache
+from app.catalog.exporter import export_catalog
 from app.catalog.importer import import_catalog, load_catalog
 from app.catalog.schemas import Shortfall, StockLine
 from app.catalog.service import CatalogService, load_card
@@ -365,3 +366,19 @@ async def test_in_stock_filters_count_reservations(orders, session_factory, clie
     assert [(p["sku"], p["in_stock"]) for p in sold_out["items"]] == [(one.sku, False)]
     card = (await client.get(f"/api/v1/products/{one.sku}")).json()
     assert card["in_stock"] is False
+
+
+async def test_an_export_imported_back_while_orders_are_open_changes_nothing(
+    orders, session_factory, tmp_path
+):
+    await import_file(session_factory, write_yaml(tmp_path / "in", [product(SKU)]))
+    await orders.start_order(1, SKU, "M", "бежевий", qty=2)
+    out = tmp_path / "out" / "products_master.yaml"
+    await export_catalog(session_factory, out)
+    version = await catalog_version(session_factory)
+
+    plan = await import_file(session_factory, out)
+
+    assert "{size: M, colour: бежевий, qty: 5}" in out.read_text(encoding="utf-8")
+    assert (plan.changed, plan.unchanged, plan.shortfalls) == ({}, 1, [])
+    assert await catalog_version(session_factory) == version
