@@ -459,7 +459,10 @@ class OrderService:
             order = await self._locked(session, order_id)
             self._apply(order, to, actor, note, idempotency_key)
             if to is OrderStatus.SHIPPED:
-                await take_off_hand(session, _pieces(order))
+                # Variant rows before the status change is flushed: its trigger takes the
+                # catalog version row, which a reservation holding a variant row waits for.
+                with session.no_autoflush:
+                    await take_off_hand(session, _pieces(order))
             await session.flush()
             answer = to_schema(order)
         ORDERS.labels(status=to.value).inc()

@@ -382,3 +382,24 @@ async def test_an_export_imported_back_while_orders_are_open_changes_nothing(
     assert "{size: M, colour: бежевий, qty: 5}" in out.read_text(encoding="utf-8")
     assert (plan.changed, plan.unchanged, plan.shortfalls) == ({}, 1, [])
     assert await catalog_version(session_factory) == version
+
+
+async def test_shipping_during_a_checkout_rush_never_deadlocks(orders, session_factory):
+    """Shipping locks the variant rows before its status change takes the catalog version row."""
+    product_ = await add_product(
+        session_factory, stock=[StockLine(size="S", colour="чорний", qty=40)]
+    )
+    paid = [await order_in(orders, 100 + n, OrderStatus.PAID, product_.sku) for n in range(10)]
+
+    results = await asyncio.wait_for(
+        asyncio.gather(
+            *(orders.change_status(o.id, OrderStatus.SHIPPED, manager(5)) for o in paid),
+            *(orders.start_order(chat, product_.sku, "S", "чорний") for chat in range(1, 21)),
+            return_exceptions=True,
+        ),
+        timeout=60,
+    )
+
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    level = await level_of(session_factory, product_.sku, "S", "чорний")
+    assert (level.on_hand, level.reserved, level.available) == (30, 20, 10)
