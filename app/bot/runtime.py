@@ -35,6 +35,7 @@ from app.bot.outgoing import Outgoing
 from app.bot.sender import Sender
 from app.bot.worker import InboxWorker
 from app.dialog.replies import Reply, buttons
+from app.notices.outbox import deliver_forever
 from app.observability.metrics import (
     ANSWER_LATENCY,
     INBOX_OLDEST_PENDING,
@@ -177,6 +178,23 @@ async def repost_handoffs(services: Services, outgoing: Outgoing) -> None:
             logger.exception("reposting hand-offs failed; next try in %d s", REPOST_CHECK_INTERVAL)
 
 
+async def send_manager_notices(services: Services, outgoing: Outgoing) -> None:
+    """Send the notice outbox (`app.notices`) to the managers' chat, shared by replicas."""
+    chat_id = services.settings.manager_chat_id
+    if chat_id is None:
+        logger.warning("no KRAMAR_MANAGER_CHAT_ID: manager notices stay in manager_notices")
+        return
+
+    async def send(text: str) -> bool:
+        return bool(await outgoing.sender.send_text(chat_id, text))
+
+    await deliver_forever(
+        services.db.session_factory,
+        send,
+        interval=services.settings.telegram.poll_interval_seconds,
+    )
+
+
 def flood_redis(services: Services) -> Redis | None:
     if services.settings.redis.url is None:
         return None
@@ -237,6 +255,7 @@ async def run_bot(services: Services) -> AsyncIterator[TelegramBot | None]:
         tasks.append(asyncio.create_task(report_backlog(inbox)))
         if tg.workers > 0:
             tasks.append(asyncio.create_task(repost_handoffs(services, outgoing)))
+            tasks.append(asyncio.create_task(send_manager_notices(services, outgoing)))
             tasks.append(asyncio.create_task(listen(services.db.engine, worker.wake)))
             worker.start()
         else:

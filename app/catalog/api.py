@@ -60,7 +60,10 @@ class ProductController(Controller):
         ] = None,
         in_stock: Annotated[
             bool | None,
-            Parameter(description="true: only products with some stock; false: only sold-out ones"),
+            Parameter(
+                description="true: only products with some size × colour available; "
+                "false: only sold-out ones"
+            ),
         ] = None,
         min_price: Annotated[Decimal | None, Parameter(description="Lowest price in UAH")] = None,
         max_price: Annotated[Decimal | None, Parameter(description="Highest price in UAH")] = None,
@@ -87,7 +90,11 @@ class ProductController(Controller):
         # The cache keeps each card's JSON: sent as stored, not parsed and encoded again.
         return Response(await catalog.get_product_json(sku), media_type=MediaType.JSON)
 
-    @get("/{sku:str}/stock", operation_id="GetProductStock", summary="Stock per size × colour")
+    @get(
+        "/{sku:str}/stock",
+        operation_id="GetProductStock",
+        summary="Pieces available per size × colour (on hand less open orders)",
+    )
     async def get_product_stock(
         self,
         catalog: Catalog,
@@ -130,33 +137,42 @@ class AdminProductController(Controller):
     @post("/", operation_id="CreateProduct", summary="Add a product (photos as http(s) URLs)")
     async def create_product(
         self, catalog: Catalog, data: JSONBody[schemas.ProductIn]
-    ) -> schemas.Product:
+    ) -> schemas.AdminProduct:
         return await catalog.create_product(data)
 
-    @get("/{sku:str}", operation_id="AdminGetProduct", summary="A product card, also when inactive")
-    async def admin_get_product(self, catalog: Catalog, sku: SkuParam) -> schemas.Product:
-        return await catalog.get_product(sku, include_inactive=True)
+    @get(
+        "/{sku:str}",
+        operation_id="AdminGetProduct",
+        summary="A product card with on hand and reserved stock, also when inactive",
+    )
+    async def admin_get_product(self, catalog: Catalog, sku: SkuParam) -> schemas.AdminProduct:
+        return await catalog.admin_product(sku)
 
     @patch("/{sku:str}", operation_id="UpdateProduct", summary="Change some fields of a product")
     async def update_product(
         self, catalog: Catalog, sku: SkuParam, data: JSONBody[schemas.ProductUpdate]
-    ) -> schemas.Product:
+    ) -> schemas.AdminProduct:
         return await catalog.update_product(sku, data)
 
     @put("/{sku:str}/price", operation_id="SetProductPrice", summary="Set the price in UAH")
     async def set_product_price(
         self, catalog: Catalog, sku: SkuParam, data: JSONBody[schemas.PriceUpdate]
-    ) -> schemas.Product:
+    ) -> schemas.AdminProduct:
         return await catalog.set_price(sku, data.price)
 
     @put(
         "/{sku:str}/stock",
         operation_id="SetVariantStock",
-        summary="Set the stock of one size × colour",
+        summary="Set the pieces on hand of one size × colour",
+        description=(
+            "Sets on hand, what the shop has; open orders keep their reservations. Set below "
+            "what open orders hold, the variant shows 0 available, is marked `short` in the "
+            "answer, and the managers' chat is told."
+        ),
     )
     async def set_variant_stock(
         self, catalog: Catalog, sku: SkuParam, data: JSONBody[schemas.StockUpdate]
-    ) -> schemas.Product:
+    ) -> schemas.AdminProduct:
         return await catalog.set_stock(sku, data.size, data.colour, data.qty)
 
     @post(
@@ -165,7 +181,7 @@ class AdminProductController(Controller):
         summary="Hide a product from customers",
         status_code=200,
     )
-    async def deactivate_product(self, catalog: Catalog, sku: SkuParam) -> schemas.Product:
+    async def deactivate_product(self, catalog: Catalog, sku: SkuParam) -> schemas.AdminProduct:
         return await catalog.deactivate(sku)
 
 
@@ -241,6 +257,7 @@ class AdminCatalogController(Controller):
             deactivated=plan.deactivated,
             unchanged=plan.unchanged,
             dry_run=plan.dry_run,
+            shortfalls=plan.shortfalls,
             summary=plan.summary(),
         )
 

@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
+from app.catalog import stock
 from app.catalog.errors import CatalogFileError
 from app.catalog.fileformat import describe_sizes, parse_catalog, read_catalog
 from app.catalog.models import Photo, Product, Variant
+from app.notices.outbox import add_notice
 from app.vision.errors import UnsupportedFormatError
 from app.vision.intake import sniff_format
 
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from app.catalog.fileformat import Format, ParsedCatalog
-    from app.catalog.schemas import ProductIn
+    from app.catalog.schemas import ProductIn, Shortfall
 
 # (phash, colorhash) of a photo's bytes as signed 64-bit integers; see `app.vision`.
 PhotoHasher = Callable[[bytes], tuple[int, int | None]]
@@ -76,6 +78,8 @@ class ImportPlan:
     deactivated: list[str] = field(default_factory=list)
     unchanged: int = 0
     dry_run: bool = False
+    # Variants the file puts below what open orders hold: the managers are told.
+    shortfalls: list[Shortfall] = field(default_factory=list)
 
     def touched_skus(self) -> list[str]:
         """SKUs whose cached cards are stale once this import commits."""
@@ -93,11 +97,26 @@ class ImportPlan:
         if self.dry_run:
             return (
                 f"would add {counts[0]}, change {counts[1]}{details}, deactivate {counts[2]}; "
-                f"unchanged {self.unchanged} (dry run: nothing written)"
+                f"unchanged {self.unchanged}{self._short(limit)} (dry run: nothing written)"
             )
         return (
             f"added {counts[0]}, changed {counts[1]}{details}, deactivated {counts[2]}, "
-            f"unchanged {self.unchanged}"
+            f"unchanged {self.unchanged}{self._short(limit)}"
+        )
+
+    def _short(self, limit: int) -> str:
+        if not self.shortfalls:
+            return ""
+        shown = [
+            f"{s.sku} {s.size}/{s.colour}: on hand {s.on_hand}, reserved {s.reserved}"
+            for s in self.shortfalls[:limit]
+        ]
+        if len(self.shortfalls) > limit:
+            shown.append(f"and {len(self.shortfalls) - limit} more")
+        told = "managers would be told" if self.dry_run else "managers told"
+        return (
+            f"; {len(self.shortfalls)} variant(s) below their open orders "
+            f"({'; '.join(shown)}; {told})"
         )
 
 
@@ -268,8 +287,23 @@ async def import_catalog(
             plan.deactivated = sorted(
                 sku for sku, product in existing.items() if product.active and sku not in named
             )
+        restocked = [
+            (existing[item.product.sku], item.product)
+            for item in items
+            if "stock" in plan.changed.get(item.product.sku, ())
+        ]
+        if not dry_run:
+            await stock.lock(session, (product.id for product, _ in restocked))
+        found = await stock.levels(session, (v.id for p, _ in restocked for v in p.variants))
+        for product, data in restocked:
+            wanted = data.stock_map()
+            # A variant the file no longer has is left with nothing on hand.
+            new = {(v.size, v.colour): wanted.get((v.size, v.colour), 0) for v in product.variants}
+            plan.shortfalls.extend(stock.shortfalls(product, new, found))
         if dry_run:
             return plan
+        if plan.shortfalls:
+            add_notice(session, stock.shortfall_notice(plan.shortfalls, "імпорт каталогу"))
 
         hashes = await _hashes(existing.values(), items, plan, photo_hasher)
         for item in items:
@@ -289,7 +323,7 @@ def _differences(product: Product, item: CatalogItem, *, hashing: bool) -> list[
     differences: list[str] = []
     for name in FIELDS:
         if name == "stock":
-            differ = {(v.size, v.colour): v.stock for v in product.variants} != data.stock_map()
+            differ = {(v.size, v.colour): v.on_hand for v in product.variants} != data.stock_map()
         elif name == "photos":
             differ = [(p.source, p.sha256) for p in product.photos] != [
                 (p.source, p.sha256) for p in item.photos
@@ -368,7 +402,7 @@ def _new_product(item: CatalogItem, hashes: _Hashes) -> Product:
     return Product(
         sku=data.sku,
         **{name: getattr(data, name) for name in COLUMNS},
-        variants=[Variant(size=s, colour=c, stock=q) for (s, c), q in data.stock_map().items()],
+        variants=[Variant(size=s, colour=c, on_hand=q) for (s, c), q in data.stock_map().items()],
         photos=[_photo_row(photo, i, hashes) for i, photo in enumerate(item.photos)],
     )
 
@@ -386,11 +420,13 @@ def _update(product: Product, item: CatalogItem, changed: list[str], hashes: _Ha
             key = (variant.size, variant.colour)
             if key not in wanted:
                 product.variants.remove(variant)
-            elif variant.stock != wanted[key]:
-                variant.stock = wanted[key]
+            elif variant.on_hand != wanted[key]:
+                variant.on_hand = wanted[key]
         have = {(v.size, v.colour) for v in product.variants}
         product.variants.extend(
-            Variant(size=s, colour=c, stock=q) for (s, c), q in wanted.items() if (s, c) not in have
+            Variant(size=s, colour=c, on_hand=q)
+            for (s, c), q in wanted.items()
+            if (s, c) not in have
         )
     if "photos" in changed:
         old = list(product.photos)

@@ -69,8 +69,8 @@ class AdminOrderController(Controller):
         summary="Move an order to another status",
         description=(
             "Allowed: draft→new|cancelled, new→confirmed|cancelled, confirmed→paid|cancelled, "
-            "paid→shipped|cancelled, shipped→done. Anything else is 409. Cancelling returns the "
-            "order's items to stock."
+            "paid→shipped|cancelled, shipped→done. Anything else is 409. Cancelling releases the "
+            "order's reservation; shipping takes its items off on hand."
         ),
         status_code=200,
     )
