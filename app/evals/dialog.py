@@ -241,7 +241,7 @@ def _true_stock(text: str, asked: dict[str, str], cards: dict[str, Product]) -> 
     if card is None or _flat(card.name) not in text:
         return False
     available = sum(
-        v.stock
+        v.available
         for v in card.variants
         if v.size.casefold() == asked.get("size", "").casefold()
         and v.colour.casefold() == asked.get("colour", "").casefold()
