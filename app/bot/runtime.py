@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import logging
 import os
 import socket
@@ -26,6 +28,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from aiogram.types import Update
 from opentelemetry.trace import SpanKind
+from sqlalchemy import text
 
 from app.alerts.service import AlertForwarder
 from app.bot.flood import FloodLimiter
@@ -48,6 +51,7 @@ if TYPE_CHECKING:
 
     from opentelemetry.util.types import AttributeValue
     from redis.asyncio import Redis
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
     from app.services import Services
 
@@ -113,16 +117,48 @@ def record_outcome(work: Claimed, outcome: str, _seconds: float) -> None:
         ANSWER_LATENCY.observe(max(0.0, time.time() - work.received_at_epoch))
 
 
-async def ensure_webhook(bot: Bot, url: str, secret: str, allowed: list[str]) -> bool:
-    """Register the webhook unless Telegram already has this one; True if it was set."""
+def webhook_fingerprint(token: str, url: str, secret: str, allowed: list[str]) -> str:
+    """HMAC-SHA256, keyed with the bot token, of what a webhook is registered with.
+
+    Keyed, so the stored value reveals nothing about a short secret without the token.
+    """
+    message = "\n".join([url, secret, *sorted(allowed)]).encode()
+    return hmac.new(token.encode(), message, hashlib.sha256).hexdigest()
+
+
+_REGISTERED = text("SELECT fingerprint FROM telegram_webhook WHERE bot_id = :bot")
+_REGISTER = text(
+    """
+    INSERT INTO telegram_webhook (bot_id, fingerprint) VALUES (:bot, :fingerprint)
+    ON CONFLICT (bot_id) DO UPDATE SET fingerprint = excluded.fingerprint, registered_at = now()
+    """
+)
+
+
+async def ensure_webhook(
+    bot: Bot, engine: AsyncEngine, url: str, secret: str, allowed: list[str]
+) -> bool:
+    """Register the webhook unless Telegram already has this one; True if it was set.
+
+    Telegram reports the URL and update types but never the secret, so what was registered
+    last is kept in Postgres as a fingerprint: a changed secret registers again on the next
+    start, with no deleteWebhook by hand.
+    """
+    fingerprint = webhook_fingerprint(bot.token, url, secret, allowed)
+    async with engine.connect() as conn:
+        registered = await conn.scalar(_REGISTERED, {"bot": bot.id})
     info = await bot.get_webhook_info()
-    if info.url == url and sorted(info.allowed_updates or []) == sorted(allowed):
+    if (
+        info.url == url
+        and sorted(info.allowed_updates or []) == sorted(allowed)
+        and registered == fingerprint
+    ):
         return False
-    # The secret cannot be read back: a changed secret with the same URL needs a restart with
-    # the webhook deleted, or Telegram keeps sending the old one (documented in the README).
     await bot.set_webhook(
         url, secret_token=secret, allowed_updates=allowed, drop_pending_updates=False
     )
+    async with engine.begin() as conn:
+        await conn.execute(_REGISTER, {"bot": bot.id, "fingerprint": fingerprint})
     logger.info("webhook registered at %s for %s", url, ", ".join(allowed))
     return True
 
@@ -225,6 +261,7 @@ async def run_bot(services: Services) -> AsyncIterator[TelegramBot | None]:
             try:
                 await ensure_webhook(
                     bot,
+                    services.db.engine,
                     webhook_url(settings.public_url),
                     tg.webhook_secret.get_secret_value(),
                     allowed,

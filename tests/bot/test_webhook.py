@@ -162,3 +162,25 @@ def test_a_public_webhook_without_a_secret_is_refused(database_url, telegram):
             telegram=TelegramSettings(bot_token=SecretStr("1:x"), api_url=telegram.url),
             public_url="https://shop.example",
         )
+
+
+async def test_a_changed_webhook_secret_is_registered_on_the_next_start(database_url, db, telegram):
+    from litestar.testing import AsyncTestClient
+    from pydantic import SecretStr
+
+    from app.server import create_app
+    from tests.bot.conftest import bot_settings
+
+    for secret in ("first-secret", "first-secret", "second-secret"):
+        settings = bot_settings(database_url, telegram)
+        settings.telegram = settings.telegram.model_copy(
+            update={"webhook_secret": SecretStr(secret)}
+        )
+        async with AsyncTestClient(create_app(settings)) as client:
+            update = telegram.message_update(1, "/help")
+            headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
+            response = await client.post("/telegram/webhook", json=update, headers=headers)
+            assert response.status_code == 200
+    registered = [call.params["secret_token"] for call in telegram.calls_to("setWebhook")]
+    assert registered == ["first-secret", "second-secret"]
+    assert telegram.webhook["secret_token"] == "second-secret"

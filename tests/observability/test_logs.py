@@ -182,3 +182,35 @@ def test_configured_secrets_and_secret_shapes_are_redacted(configure):
     assert "db%2Fpass" not in text and "db/pass" not in text
     assert "Authorization: Bearer [REDACTED]" in text
     assert "redis://:[REDACTED]@cache:6379/0" in text
+
+
+def test_every_secret_setting_is_redacted_the_alerts_token_too(configure):
+    """Walks the settings for SecretStr fields, so a secret added later cannot be forgotten."""
+    from pydantic_settings import BaseSettings
+
+    values: dict[str, str] = {}
+    groups: dict[str, dict[str, SecretStr]] = {}
+    top: dict[str, SecretStr] = {}
+    for name, field in Settings.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseSettings):
+            for inner, inner_field in annotation.model_fields.items():
+                if "SecretStr" in str(inner_field.annotation) and inner != "url":
+                    value = f"{name}-{inner}-s3cr3t"
+                    groups.setdefault(name, {})[inner] = SecretStr(value)
+                    values[f"{name}.{inner}"] = value
+        elif "SecretStr" in str(annotation):
+            top[name] = SecretStr(f"{name}-s3cr3t")
+            values[name] = f"{name}-s3cr3t"
+    assert {"admin_token", "alerts.token", "telegram.webhook_secret"} <= values.keys()
+    groups["telegram"]["bot_token"] = SecretStr(TOKEN)
+    values["telegram.bot_token"] = TOKEN
+    fields: dict[str, Any] = {**top, **groups}
+    buffer = configure(**fields)
+
+    for value in values.values():
+        log.warning("configured value %s in a message", value)
+
+    text = buffer.getvalue()
+    for name, value in values.items():
+        assert value not in text, name
