@@ -31,9 +31,10 @@ from opentelemetry.trace import SpanKind
 from sqlalchemy import text
 
 from app.alerts.service import AlertForwarder
+from app.bot.failures import TURN_FAILED
 from app.bot.flood import FloodLimiter
 from app.bot.handlers import build_router
-from app.bot.inbox import Claimed, Inbox, InboxUnavailableError, listen
+from app.bot.inbox import Claimed, Inbox, InboxUnavailableError, customer_chat, listen
 from app.bot.outgoing import Outgoing
 from app.bot.sender import Sender
 from app.bot.worker import InboxWorker
@@ -109,6 +110,13 @@ async def process_update(bot: Bot, dispatcher: Dispatcher, work: Claimed) -> Non
         if len(updates) > 1:
             extra["album"] = [u.message for u in updates if u.message is not None]
         await dispatcher.feed_update(bot, updates[0], **extra)
+
+
+async def apologize(sender: Sender, work: Claimed) -> None:
+    """Tell the customer that their update was set aside, instead of leaving them in silence."""
+    chat = customer_chat(work.payloads[0])
+    if chat is not None:
+        await sender.send_text(chat, TURN_FAILED)
 
 
 def record_outcome(work: Claimed, outcome: str, _seconds: float) -> None:
@@ -251,6 +259,7 @@ async def run_bot(services: Services) -> AsyncIterator[TelegramBot | None]:
         concurrency=tg.workers,
         poll_interval=tg.poll_interval_seconds,
         on_outcome=record_outcome,
+        on_dead=partial(apologize, outgoing.sender),
     )
     telegram = TelegramBot(bot, dispatcher, inbox, worker, outgoing)
     allowed = dispatcher.resolve_used_update_types()

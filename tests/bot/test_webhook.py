@@ -184,3 +184,23 @@ async def test_a_changed_webhook_secret_is_registered_on_the_next_start(database
     registered = [call.params["secret_token"] for call in telegram.calls_to("setWebhook")]
     assert registered == ["first-secret", "second-secret"]
     assert telegram.webhook["secret_token"] == "second-secret"
+
+
+async def test_a_turn_longer_than_the_lease_is_answered_once(database_url, db, telegram):
+    from litestar.testing import AsyncTestClient
+
+    from app.server import create_app
+    from tests.bot.conftest import bot_settings
+
+    settings = bot_settings(database_url, telegram)
+    settings.telegram = settings.telegram.model_copy(update={"lease_seconds": 0.6})
+    telegram.delay("sendMessage", 2.0)  # the turn's answer takes three leases
+    async with AsyncTestClient(create_app(settings)) as client:
+        update = telegram.message_update(7, "/help")
+        assert (await client.post("/telegram/webhook", json=update, headers=HEADERS)).is_success
+        await wait_for(telegram, 1)
+        await asyncio.sleep(1.5)  # a second answer would arrive by now
+        async with db.connect() as conn:
+            status = await conn.scalar(text("SELECT status FROM telegram_inbox"))
+    assert len(telegram.sent(7)) == 1
+    assert status == "done"

@@ -8,7 +8,8 @@ deleteWebhook, getWebhookInfo and getUpdates (a short long poll over updates a t
 It checks what Telegram checks and tests tend to trip on: the token (401), unknown methods (404),
 HTML that Telegram would refuse ("can't parse entities"), texts over 4096 and captions over 1024
 UTF-16 code units, edits that change nothing. Tests script failures with `fail()` (429 with
-retry_after, 5xx, 403 for a blocked bot) and read back `calls` and `sent()`.
+retry_after, 5xx, 403 for a blocked bot), slow answers with `delay()` and `hang()`, and read
+back `calls` and `sent()`.
 """
 
 from __future__ import annotations
@@ -150,6 +151,7 @@ class TelegramServer(LoopbackServer):
         self._message_ids: dict[int, int] = defaultdict(int)
         self._failures: dict[str, deque[TelegramError]] = defaultdict(deque)
         self._hangs: dict[str, deque[float]] = defaultdict(deque)
+        self._delays: dict[str, deque[float]] = defaultdict(deque)
         self._updates: deque[dict[str, Any]] = deque()
         self._update_id = 100
         self._media_groups = 0
@@ -197,6 +199,11 @@ class TelegramServer(LoopbackServer):
         without delivering anything (a process killed meanwhile never learns the outcome)."""
         with self._changed:
             self._hangs[method.lower()].extend([seconds] * times)
+
+    def delay(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """Hold the next `times` calls of `method` for `seconds`, then answer them as usual."""
+        with self._changed:
+            self._delays[method.lower()].extend([seconds] * times)
 
     def add_file(
         self, content: bytes, *, file_path: str | None = None, width: int = 800, height: int = 600
@@ -781,6 +788,10 @@ def _handler(server: TelegramServer) -> type[BaseHTTPRequestHandler]:
             with server._changed:
                 hangs = server._hangs[method.lower()]
                 held = hangs.popleft() if hangs else None
+                delays = server._delays[method.lower()]
+                delayed = delays.popleft() if delays else None
+            if delayed is not None:
+                server._stopping.wait(delayed)
             if held is not None:
                 server._stopping.wait(held)
                 server._record(Call(method, params, files, 504, arrived))
