@@ -28,6 +28,7 @@ import asyncpg
 from sqlalchemy import text
 
 from app.bot.models import DEAD, DONE, PENDING
+from app.bot.updates import RejectedUpdateError, shown_body
 from app.db.listen import listen_forever, raw_dsn
 
 if TYPE_CHECKING:
@@ -44,6 +45,12 @@ PUT_POOL_SIZE = 10
 
 class InboxUnavailableError(Exception):
     """The database did not take the update; the webhook answers 503 and Telegram retries."""
+
+
+# Postgres rejects the value itself (out of range, untranslatable): retrying cannot help.
+# Anything else (connection, schema behind, permissions) is ours to fix, and Telegram keeps
+# the update meanwhile.
+_REFUSED_VALUES = (asyncpg.DataError,)
 
 
 MESSAGE_FIELDS = ("message", "edited_message", "business_message")
@@ -183,6 +190,8 @@ _PUT = """
     RETURNING update_id, pg_notify('kramar_inbox', '')
 """
 
+_REJECT = "INSERT INTO telegram_rejected (update_id, reason, body) VALUES ($1, $2, $3)"
+
 _STATS = text(
     """
     SELECT count(*), coalesce(extract(epoch FROM now() - min(received_at)), 0)
@@ -214,10 +223,11 @@ class Inbox:
         self._pool: asyncpg.Pool | None = None
 
     async def put(self, update: dict[str, Any], trace: dict[str, str] | None = None) -> bool:
-        """Store `update` (a dict with an int `update_id`); False if it was stored before.
+        """Store `update` (as `app.bot.updates.accept` returns it); False if stored before.
 
         `trace`: the request's trace context, so the worker's span can link back to it.
-        Raises `InboxUnavailableError` when the database cannot take it.
+        Raises `InboxUnavailableError` when the database cannot take it now, and
+        `RejectedUpdateError` when it never will (a value Postgres refuses).
         """
         group = media_group(update)
         wait = self._album_wait if group is not None else timedelta(0)
@@ -235,9 +245,27 @@ class Inbox:
                     wait,
                     timeout=PUT_TIMEOUT,
                 )
+        except _REFUSED_VALUES as error:
+            raise RejectedUpdateError(
+                f"the database refused a value: {error}"[:500], str(update["update_id"])
+            ) from error
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
             raise InboxUnavailableError(type(error).__name__) from error
         return row is not None
+
+    async def reject(self, error: RejectedUpdateError, body: bytes) -> None:
+        """Record an update that can never be processed, with the reason, for a person.
+
+        Raises `InboxUnavailableError` when the database cannot take the record.
+        """
+        try:
+            pool = await self._put_pool()
+            async with pool.acquire(timeout=PUT_TIMEOUT) as conn:
+                await conn.execute(
+                    _REJECT, error.update_id, error.reason, shown_body(body), timeout=PUT_TIMEOUT
+                )
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as failure:
+            raise InboxUnavailableError(type(failure).__name__) from failure
 
     async def _put_pool(self) -> asyncpg.Pool:
         # The webhook's one statement on asyncpg directly: 0.8 ms against 3 ms through the ORM

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+import json
 import logging
 import os
 import socket
@@ -37,6 +38,7 @@ from app.bot.handlers import build_router
 from app.bot.inbox import Claimed, Inbox, InboxUnavailableError, customer_chat, listen
 from app.bot.outgoing import Outgoing
 from app.bot.sender import Sender
+from app.bot.updates import RejectedUpdateError, accept
 from app.bot.worker import InboxWorker
 from app.dialog.replies import Reply, buttons
 from app.observability.metrics import (
@@ -186,8 +188,12 @@ async def poll_updates(bot: Bot, inbox: Inbox, worker: InboxWorker, allowed: lis
             await asyncio.sleep(2)
             continue
         for update in updates:
+            raw = update.model_dump(mode="json", exclude_none=True, by_alias=True)
             try:
-                await inbox.put(update.model_dump(mode="json", exclude_none=True, by_alias=True))
+                try:
+                    await inbox.put(accept(raw))
+                except RejectedUpdateError as rejected:  # recorded, and the offset moves on
+                    await inbox.reject(rejected, json.dumps(raw, ensure_ascii=True).encode())
             except InboxUnavailableError:
                 logger.warning("inbox unavailable; the update is fetched again in 2 s")
                 await asyncio.sleep(2)
