@@ -17,7 +17,8 @@ from typing import Any
 from aiogram.types import Update
 from pydantic import ValidationError
 
-BIGINT_MAX = 2**63 - 1
+from app.inputs import BIGINT_MAX
+
 BIGINT_MIN = -(2**63)
 MAX_DEPTH = 32
 """Nesting levels allowed in an update; Telegram's own go about ten deep (a reply's entities)."""

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from app.bot.updates import MAX_DEPTH
 from app.server import create_app
 from tests.bot.conftest import HEADERS, bot_settings, wait_for
+from tests.fixtures_app import run_in
 
 
 @pytest.fixture(name="ack_client")
@@ -154,10 +155,6 @@ def mutate(update: dict[str, Any], changes) -> Any:
                 else:
                     node[path[-1]] = value
     return update
-
-
-def run_in(loop: asyncio.AbstractEventLoop, coroutine):
-    return asyncio.run_coroutine_threadsafe(coroutine, loop).result(30)
 
 
 async def test_any_malformed_update_is_stored_clean_or_rejected_never_a_5xx(
