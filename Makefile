@@ -2,11 +2,12 @@
 UV ?= uv
 export UV_FROZEN := 1
 
-.PHONY: help install run test lint typecheck pytest bench photos clean
+.PHONY: help install run test lint typecheck pytest fuzz bench photos clean
 
 help:
 	@echo "make run    - serve the demo catalog at http://127.0.0.1:8000 (embedded Postgres)"
 	@echo "make test   - ruff, mypy and pytest with coverage (needs redis-server: make system-deps)"
+	@echo "make fuzz   - a long schemathesis run over the whole HTTP API (no 5xx allowed)"
 	@echo "make bench  - print the benchmark table (needs wrk)"
 	@echo "make system-deps - install the Debian packages and helm the tests and benchmarks use"
 
@@ -32,6 +33,10 @@ pytest:
 	$(UV) run pytest --cov --cov-report=term -q
 
 test: install lint typecheck pytest
+
+# The same test `make test` runs, with 25x the generated requests per operation.
+fuzz: install
+	KRAMAR_FUZZ_EXAMPLES=500 $(UV) run pytest tests/test_api_fuzz.py -q -s -p no:logging
 
 bench: install
 	$(UV) run python -m benchmarks.run
