@@ -183,3 +183,28 @@ async def test_request_text_in_an_error_cannot_forge_a_log_line(database_url, db
     assert not [line for line in lines if line.startswith("CRITICAL")]
     errors = [line for line in lines if re.match(r"\d{4}-\d\d-\d\d .* ERROR app.errors", line)]
     assert len(errors) == 1 and "\\nCRITICAL app.orders" in errors[0]
+
+
+async def test_a_value_the_database_refuses_is_a_422_even_where_no_check_caught_it(
+    database_url, db
+):
+    from litestar.datastructures import State
+    from litestar.testing import AsyncTestClient
+    from sqlalchemy import text
+
+    from app.server import create_app
+
+    @get("/unchecked/{number:int}")
+    async def unchecked(
+        state: State, number: Annotated[int, Parameter(description="not bounded")]
+    ) -> None:
+        async with state.db.session_factory() as session:
+            await session.execute(text("SELECT CAST(:n AS integer)"), {"n": number})
+
+    app = create_app(app_settings(database_url))
+    app.register(unchecked)
+    async with AsyncTestClient(app) as client:
+        assert (await client.get("/unchecked/5")).status_code == 200
+        response = await client.get(f"/unchecked/{2**40}")
+    assert response.status_code == 422
+    assert "out of range" in response.json()["detail"]
