@@ -187,6 +187,8 @@ class TelegramSettings(BaseSettings):
     """Seconds between two messages to one chat (Telegram allows about one per second)."""
     global_interval_seconds: float = Field(default=1 / 30, ge=0)
     """Seconds between two messages overall, shared by replicas through Redis (30/s)."""
+    download_timeout_seconds: float = Field(default=20.0, gt=0)
+    """Seconds one photo download from Telegram may take before the customer is asked again."""
 
     @field_validator("webhook_secret")
     @classmethod

@@ -68,6 +68,10 @@ def is_transient(error: BaseException) -> bool:
             return True
         if isinstance(current, DBAPIError) and current.connection_invalidated:
             return True
+        if isinstance(current, aiohttp.ClientResponseError) and (
+            current.status >= 500 or current.status == 429
+        ):
+            return True
         sqlstate = getattr(current, "sqlstate", None)
         if isinstance(sqlstate, str) and sqlstate.startswith(_TRANSIENT_SQLSTATES):
             return True

@@ -74,6 +74,7 @@ def build_dispatcher(services: Services, outgoing: Outgoing) -> Dispatcher:
         orders=services.orders,
         manager_chat_id=services.settings.manager_chat_id,
         max_photo_bytes=services.settings.vision.max_bytes,
+        download_timeout=services.settings.telegram.download_timeout_seconds,
         alerts=AlertForwarder(services.settings, outgoing.sender, services.db.engine),
     )
     dispatcher.include_router(build_router())

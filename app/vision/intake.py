@@ -45,6 +45,9 @@ _TRIM_MIN_SHARE = 0.1
 # Pixels per line whose median is taken as the line's background colour.
 _TRIM_SAMPLES = 15
 
+MAX_PHOTOS_PER_REQUEST = 3
+"""Photos of one album that are identified; the bot downloads no more than these."""
+
 RESIZE_REDUCING_GAP = 1.25
 """Downscales by 2.5x or more first average whole pixel blocks (cheap), leaving at least 1.25x to
 Lanczos: 1.7 ms instead of 3.9 ms for 640→256 px, with the same hashes."""
