@@ -189,6 +189,10 @@ class TelegramSettings(BaseSettings):
     """Seconds between two messages overall, shared by replicas through Redis (30/s)."""
     download_timeout_seconds: float = Field(default=20.0, gt=0)
     """Seconds one photo download from Telegram may take before the customer is asked again."""
+    retention_days: int = Field(default=30, ge=1)
+    """Days a processed update (names, phones, file ids) stays in the inbox before deletion."""
+    dead_retention_days: int = Field(default=90, ge=1)
+    """Days a dead or rejected update is kept for a person to read before deletion."""
 
     @field_validator("webhook_secret")
     @classmethod

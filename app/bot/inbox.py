@@ -192,6 +192,37 @@ _PUT = """
 
 _REJECT = "INSERT INTO telegram_rejected (update_id, reason, body) VALUES ($1, $2, $3)"
 
+# Retention, a batch at a time: SKIP LOCKED lets replicas purge side by side without waiting,
+# and a short statement never holds locks for long.
+_PURGE_BATCH = 1000
+_PURGE = {
+    "done": text(
+        """
+        DELETE FROM telegram_inbox WHERE update_id IN (
+            SELECT update_id FROM telegram_inbox
+            WHERE status = 'done' AND processed_at < now() - CAST(:age AS interval)
+            LIMIT :batch FOR UPDATE SKIP LOCKED)
+        """
+    ),
+    "dead": text(
+        """
+        DELETE FROM telegram_inbox WHERE update_id IN (
+            SELECT update_id FROM telegram_inbox
+            WHERE status = 'dead'
+              AND coalesce(processed_at, received_at) < now() - CAST(:age AS interval)
+            LIMIT :batch FOR UPDATE SKIP LOCKED)
+        """
+    ),
+    "rejected": text(
+        """
+        DELETE FROM telegram_rejected WHERE id IN (
+            SELECT id FROM telegram_rejected
+            WHERE received_at < now() - CAST(:age AS interval)
+            LIMIT :batch FOR UPDATE SKIP LOCKED)
+        """
+    ),
+}
+
 _STATS = text(
     """
     SELECT count(*), coalesce(extract(epoch FROM now() - min(received_at)), 0)
@@ -389,6 +420,26 @@ class Inbox:
                 len(claimed.update_ids),
             )
         return changed == len(claimed.update_ids)
+
+    async def purge(self, *, done_days: int, dead_days: int) -> dict[str, int]:
+        """Delete processed updates older than `done_days`, and dead and rejected ones older
+        than `dead_days`; the number deleted of each. Safe on every replica at once."""
+        ages = {
+            "done": timedelta(days=done_days),
+            "dead": timedelta(days=dead_days),
+            "rejected": timedelta(days=dead_days),
+        }
+        deleted: dict[str, int] = {}
+        for kind, statement in _PURGE.items():
+            deleted[kind] = 0
+            while True:
+                async with self._engine.begin() as conn:
+                    params = {"age": ages[kind], "batch": _PURGE_BATCH}
+                    count = (await conn.execute(statement, params)).rowcount
+                deleted[kind] += count
+                if count < _PURGE_BATCH:
+                    break
+        return deleted
 
     async def stats(self) -> tuple[int, float]:
         """(pending updates, age in seconds of the oldest)."""

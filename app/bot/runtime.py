@@ -63,6 +63,7 @@ logger = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
 STATS_INTERVAL = 5.0
 REPOST_CHECK_INTERVAL = 30
+RETENTION_INTERVAL = 3600
 POLL_TIMEOUT = 25
 
 
@@ -228,6 +229,18 @@ async def repost_handoffs(services: Services, outgoing: Outgoing) -> None:
             logger.exception("reposting hand-offs failed; next try in %d s", REPOST_CHECK_INTERVAL)
 
 
+async def purge_inbox(inbox: Inbox, done_days: int, dead_days: int) -> None:
+    """Delete old inbox rows at start and then hourly (every replica may: it is idempotent)."""
+    while True:
+        try:
+            deleted = await inbox.purge(done_days=done_days, dead_days=dead_days)
+            if any(deleted.values()):
+                logger.info("inbox retention deleted %s", deleted)
+        except Exception:
+            logger.exception("inbox retention failed; next try in %d s", RETENTION_INTERVAL)
+        await asyncio.sleep(RETENTION_INTERVAL)
+
+
 def flood_redis(services: Services) -> Redis | None:
     if services.settings.redis.url is None:
         return None
@@ -288,6 +301,9 @@ async def run_bot(services: Services) -> AsyncIterator[TelegramBot | None]:
         else:
             tasks.append(asyncio.create_task(poll_updates(bot, inbox, worker, allowed)))
         tasks.append(asyncio.create_task(report_backlog(inbox)))
+        tasks.append(
+            asyncio.create_task(purge_inbox(inbox, tg.retention_days, tg.dead_retention_days))
+        )
         if tg.workers > 0:
             tasks.append(asyncio.create_task(repost_handoffs(services, outgoing)))
             tasks.append(asyncio.create_task(listen(services.db.engine, worker.wake)))
