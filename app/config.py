@@ -188,7 +188,7 @@ class TelegramSettings(BaseSettings):
     global_interval_seconds: float = Field(default=1 / 30, ge=0)
     """Seconds between two messages overall, shared by replicas through Redis (30/s)."""
     download_timeout_seconds: float = Field(default=20.0, gt=0)
-    """Seconds one photo download from Telegram may take before the customer is asked again."""
+    """Seconds one photo download may take (tried twice) before the customer is asked to resend."""
     retention_days: int = Field(default=30, ge=1)
     """Days a processed update (names, phones, file ids) stays in the inbox before deletion."""
     dead_retention_days: int = Field(default=90, ge=1)
