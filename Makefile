@@ -2,13 +2,14 @@
 UV ?= uv
 export UV_FROZEN := 1
 
-.PHONY: help install system-deps run test lint typecheck pytest chart-docs bench photos eval clean
+.PHONY: help install system-deps run test lint typecheck pytest chart-docs fuzz bench photos eval clean
 
 help:
 	@echo "make run         - serve the demo catalog at http://127.0.0.1:8000 (embedded Postgres)"
 	@echo "make test        - system deps, ruff, mypy, pytest with coverage (chart and manifest checks too)"
 	@echo "make system-deps - install the Debian packages, helm 3 and Helm 4 the tests use (as root)"
 	@echo "make chart-docs  - regenerate the values table of charts/kramar/README.md"
+	@echo "make fuzz        - a long schemathesis run over the whole HTTP API (no 5xx allowed)"
 	@echo "make bench       - print the benchmark table (needs wrk)"
 	@echo "make eval        - the evals (evals/README.md) with the embedder comparison; report in .kramar/evals"
 
@@ -38,6 +39,10 @@ test: system-deps install lint typecheck pytest
 
 chart-docs:
 	$(UV) run python -m scripts.chart_values_table --write
+
+# The same test `make test` runs, with 25x the generated requests per operation.
+fuzz: install
+	KRAMAR_FUZZ_EXAMPLES=500 $(UV) run pytest tests/test_api_fuzz.py -q -s -p no:logging
 
 bench: install
 	$(UV) run python -m benchmarks.run

@@ -7,9 +7,10 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 import click
+from pydantic import ValidationError
 
 from app.catalog.commands import catalog
-from app.config import describe_settings, get_settings
+from app.config import describe_settings, explain_invalid, get_settings
 from app.evals.commands import eval_command
 from app.llm.commands import costs
 from app.observability.logs import configure_logging
@@ -28,7 +29,11 @@ def run(coro: Coroutine[Any, Any, int | None]) -> None:
 @click.version_option(package_name="kramar")
 def main() -> None:
     """kramar: the AI sales assistant of a clothing shop on Telegram."""
-    configure_logging(get_settings())
+    try:
+        settings = get_settings()
+    except ValidationError as error:  # refuse to start, naming each variable to fix
+        raise click.ClickException(explain_invalid(error)) from None
+    configure_logging(settings)
 
 
 @main.command()

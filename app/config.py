@@ -6,11 +6,12 @@ docstring; `kramar config` prints them all as the table in the README.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -27,6 +28,22 @@ def _group(prefix: str) -> SettingsConfigDict:
         extra="ignore",
         use_attribute_docstrings=True,
     )
+
+
+def refuse_blank_secret(value: SecretStr | None, variable: str) -> SecretStr | None:
+    """`value`, unless it is set but empty or whitespace: that would switch authentication off.
+
+    Unset (None) stays allowed: it turns the feature off, visibly.
+    """
+    if value is not None and not value.get_secret_value().strip():
+        raise ValueError(
+            f"{variable} is set but empty; give it a value, or unset it to turn the feature off"
+        )
+    return value
+
+
+# What Telegram accepts as a webhook secret_token (setWebhook refuses anything else).
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class DatabaseSettings(BaseSettings):
@@ -175,6 +192,23 @@ class TelegramSettings(BaseSettings):
     """Seconds between two messages to one chat (Telegram allows about one per second)."""
     global_interval_seconds: float = Field(default=1 / 30, ge=0)
     """Seconds between two messages overall, shared by replicas through Redis (30/s)."""
+    download_timeout_seconds: float = Field(default=20.0, gt=0)
+    """Seconds one photo download may take (tried twice) before the customer is asked to resend."""
+    retention_days: int = Field(default=30, ge=1)
+    """Days a processed update (names, phones, file ids) stays in the inbox before deletion."""
+    dead_retention_days: int = Field(default=90, ge=1)
+    """Days a dead or rejected update is kept for a person to read before deletion."""
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret_usable(cls, value: SecretStr | None) -> SecretStr | None:
+        value = refuse_blank_secret(value, "KRAMAR_TELEGRAM_WEBHOOK_SECRET")
+        if value is not None and not _WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError(
+                "KRAMAR_TELEGRAM_WEBHOOK_SECRET may hold only A-Z, a-z, 0-9, _ and -"
+                " (1-256 characters): Telegram refuses any other secret"
+            )
+        return value
 
 
 class OrderSettings(BaseSettings):
@@ -249,6 +283,11 @@ class AlertSettings(BaseSettings):
     silence_users: list[int] = Field(default_factory=list)
     """Telegram user ids allowed to press the silence buttons."""
 
+    @field_validator("token")
+    @classmethod
+    def _token_not_blank(cls, value: SecretStr | None) -> SecretStr | None:
+        return refuse_blank_secret(value, "KRAMAR_ALERTS_TOKEN")
+
 
 class Settings(BaseSettings):
     """Everything kramar can be told, grouped by part."""
@@ -293,6 +332,11 @@ class Settings(BaseSettings):
     dialog: DialogSettings = Field(default_factory=DialogSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
 
+    @field_validator("admin_token")
+    @classmethod
+    def _admin_token_not_blank(cls, value: SecretStr | None) -> SecretStr | None:
+        return refuse_blank_secret(value, "KRAMAR_ADMIN_TOKEN")
+
     @model_validator(mode="after")
     def _webhook_needs_a_secret(self) -> Settings:
         # Without the secret anyone who finds the URL could post updates as Telegram.
@@ -305,6 +349,28 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read from the environment once."""
     return Settings()
+
+
+def _groups() -> list[type[BaseSettings]]:
+    """`Settings` and every nested group of it."""
+    groups: list[type[BaseSettings]] = [Settings]
+    for field in Settings.model_fields.values():
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseSettings):
+            groups.append(field.annotation)
+    return groups
+
+
+def explain_invalid(error: ValidationError) -> str:
+    """A `ValidationError` of the settings as lines a person can act on, one per variable."""
+    prefixes = {g.__name__: str(g.model_config.get("env_prefix", "")) for g in _groups()}
+    prefix = prefixes.get(error.title, "KRAMAR_")
+    lines = []
+    for problem in error.errors(include_url=False, include_input=False):
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        where = "_".join(str(part) for part in problem["loc"])
+        variable = (prefix + where).upper() if where else prefix.rstrip("_")
+        lines.append(message if variable in message else f"{variable}: {message}")
+    return "invalid configuration:\n" + "\n".join(f"  - {line}" for line in lines)
 
 
 def describe_settings() -> list[tuple[str, str, str]]:

@@ -11,8 +11,10 @@ from litestar import Controller, MediaType, Response, get, patch, post, put
 from litestar.datastructures import State, UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
+from litestar.exceptions import ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, JSONBody, Parameter
+from pydantic import TypeAdapter, ValidationError
 
 from app.admin.auth import admin_guard
 from app.catalog import schemas
@@ -21,6 +23,7 @@ from app.catalog.fileformat import parse_catalog
 from app.catalog.importer import import_catalog as run_import
 from app.catalog.importer import load_photos
 from app.catalog.service import CatalogService
+from app.inputs import BIGINT_MAX, INT32_MAX
 from app.vision.pipeline import catalog_photo_hasher
 
 if TYPE_CHECKING:
@@ -33,6 +36,27 @@ async def provide_catalog(state: State) -> AsyncIterator[CatalogService]:
     ) as catalog:
         yield catalog
 
+
+def price_parameter(name: str, value: Decimal | None) -> Decimal | None:
+    """A price given as a query parameter, checked like a price in a body (finite, 0 to the
+    column's largest, kopecks); a 422 naming the parameter otherwise.
+
+    Checked here because Litestar's parameter parsing (msgspec) takes no bounds on decimals.
+    """
+    if value is None:
+        return None
+    try:
+        return PRICE.validate_python(value)
+    except ValidationError as error:
+        problem = error.errors(include_url=False)[0]["msg"]
+        raise ValidationException(
+            detail=f"{name}: {problem}",
+            extra=[{"key": name, "source": "query", "message": problem}],
+        ) from None
+
+
+PRICE = TypeAdapter(schemas.Price)
+PRICE_RANGE = {"minimum": 0, "maximum": float(schemas.MAX_PRICE)}
 
 Catalog = NamedDependency[CatalogService]
 SkuParam = Annotated[str, Parameter(description="Product SKU, e.g. KR-KS-001", max_length=32)]
@@ -65,17 +89,23 @@ class ProductController(Controller):
                 "false: only sold-out ones"
             ),
         ] = None,
-        min_price: Annotated[Decimal | None, Parameter(description="Lowest price in UAH")] = None,
-        max_price: Annotated[Decimal | None, Parameter(description="Highest price in UAH")] = None,
+        min_price: Annotated[
+            Decimal | None,
+            Parameter(description="Lowest price in UAH", schema_extra=PRICE_RANGE),
+        ] = None,
+        max_price: Annotated[
+            Decimal | None,
+            Parameter(description="Highest price in UAH", schema_extra=PRICE_RANGE),
+        ] = None,
         limit: Annotated[int, Parameter(description="Page size", ge=1, le=100)] = 20,
-        offset: Annotated[int, Parameter(description="Items to skip", ge=0)] = 0,
+        offset: Annotated[int, Parameter(description="Items to skip", ge=0, le=BIGINT_MAX)] = 0,
     ) -> schemas.ProductPage:
         return await catalog.search(
             query=q,
             category=category,
             in_stock=in_stock,
-            min_price=min_price,
-            max_price=max_price,
+            min_price=price_parameter("min_price", min_price),
+            max_price=price_parameter("max_price", max_price),
             limit=limit,
             offset=offset,
         )
@@ -119,7 +149,7 @@ class ProductController(Controller):
         self,
         catalog: Catalog,
         sku: SkuParam,
-        position: Annotated[int, Parameter(description="Photo number, from 0", ge=0)],
+        position: Annotated[int, Parameter(description="Photo number, from 0", ge=0, le=INT32_MAX)],
     ) -> Response[bytes]:
         content, content_type = await catalog.photo(sku, position)
         return Response(content, media_type=content_type)
@@ -138,6 +168,14 @@ class AdminProductController(Controller):
     async def create_product(
         self, catalog: Catalog, data: JSONBody[schemas.ProductIn]
     ) -> schemas.AdminProduct:
+        # A catalog file may name photo files; through the API only URLs can be given.
+        problems = [
+            {"key": f"photos[{i}]", "source": "body", "message": "must be an http(s) URL"}
+            for i, source in enumerate(data.photos)
+            if not source.startswith(("http://", "https://"))
+        ]
+        if problems:
+            raise ValidationException(detail="photos must be http(s) URLs", extra=problems)
         return await catalog.create_product(data)
 
     @get(

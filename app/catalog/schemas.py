@@ -9,6 +9,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from app.inputs import CleanInput
+
 SKU_PATTERN = r"^[A-Z0-9][A-Z0-9-]{2,31}$"
 
 Sku = Annotated[str, Field(pattern=SKU_PATTERN, description="Stock-keeping unit, e.g. KR-KS-001")]
@@ -61,10 +63,13 @@ def _two_places(value: Decimal) -> Decimal:
     return value.quantize(Decimal("0.01"))
 
 
+MAX_PRICE = Decimal("9999999999.99")
+"""The largest price a NUMERIC(12, 2) column holds, in UAH."""
+
 Price = Annotated[
     Decimal,
     BeforeValidator(plain_price),
-    Field(ge=0, le=Decimal("9999999999.99"), description="Price in UAH, e.g. 1299.00"),
+    Field(ge=0, le=MAX_PRICE, description="Price in UAH, e.g. 1299.00"),
     AfterValidator(_two_places),
 ]
 Pieces = Annotated[int, BeforeValidator(plain_count), Field(ge=0, le=1_000_000)]
@@ -84,7 +89,7 @@ def _unique(values: list[str]) -> list[str]:
 UniqueLabels = Annotated[list[Label], Field(min_length=1, max_length=50), AfterValidator(_unique)]
 
 
-class Strict(BaseModel):
+class Strict(CleanInput):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 

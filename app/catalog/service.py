@@ -10,6 +10,7 @@ from sqlalchemy.orm import undefer
 
 from app.catalog import schemas, stock
 from app.catalog.errors import (
+    ConstraintViolationError,
     PhotoNotFoundError,
     ProductExistsError,
     ProductNotFoundError,
@@ -27,6 +28,17 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 PHOTO_PATH = "/api/v1/products/{sku}/photos/{position}"
+# The unique constraint on products.sku, as the naming convention and Postgres name it.
+SKU_CONSTRAINTS = {"uq_products_sku", "products_sku_key"}
+
+
+def _constraint_of(error: IntegrityError) -> str | None:
+    """The name of the constraint asyncpg reports (on the driver error SQLAlchemy wraps)."""
+    for candidate in (error.orig, getattr(error.orig, "__cause__", None)):
+        name = getattr(candidate, "constraint_name", None)
+        if isinstance(name, str):
+            return name
+    return None
 
 
 def photo_url(sku: str, photo: Photo) -> str:
@@ -351,9 +363,12 @@ class CatalogService:
         self.session.add(product)
         try:
             await self.session.commit()
-        except IntegrityError as error:  # a concurrent create of the same SKU
+        except IntegrityError as error:
             await self.session.rollback()
-            raise ProductExistsError(data.sku) from error
+            constraint = _constraint_of(error)
+            if constraint in SKU_CONSTRAINTS:  # a concurrent create of the same SKU
+                raise ProductExistsError(data.sku) from error
+            raise ConstraintViolationError(data.sku, constraint) from error
         await self._changed(data.sku)
         return await self.admin_product(data.sku)
 

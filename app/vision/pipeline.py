@@ -20,6 +20,7 @@ from app.cache.vision import VisionEntry
 from app.catalog.models import Photo, Product
 from app.observability.metrics import VISION_CONFIDENCE, VISION_LATENCY, VISION_REQUESTS
 from app.observability.tracing import annotate, traced
+from app.vision.decoding import off_loop
 from app.vision.hashing import hash_photo, to_signed64, to_unsigned64
 from app.vision.index import IndexEntry, PhotoIndex
 
@@ -145,8 +146,8 @@ class PhotoIdentifier:
         sha256 = hashlib.sha256(photo).hexdigest()
         hashes = await self._cache.hashes_of_bytes(sha256)
         if hashes is None:
-            # Decoding is CPU work: off the event loop, so other chats are not held up.
-            hashes = await asyncio.to_thread(
+            # Decoding is CPU work: off the event loop, on the bounded decode pool.
+            hashes = await off_loop(
                 hash_photo,
                 photo,
                 max_bytes=self._settings.max_bytes,
