@@ -148,6 +148,12 @@ class RagSettings(BaseSettings):
     """API key of the embedding endpoint."""
     top_k: int = Field(default=3, ge=1, le=20)
     """Products put into a prompt (the RAG top-k)."""
+    sync: Literal["inprocess", "operator", "off"] = "inprocess"
+    """Who re-embeds products after catalog writes: inprocess (kramar serve), operator, or off."""
+    sync_debounce_seconds: float = Field(default=2.0, ge=0, le=60)
+    """Seconds catalog notifications are gathered before the products they name are re-embedded."""
+    sync_reconcile_seconds: float = Field(default=300.0, ge=1)
+    """Seconds between full content-hash checks of the index that heal a missed notification."""
 
 
 class TelegramSettings(BaseSettings):
