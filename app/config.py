@@ -156,6 +156,23 @@ class RagSettings(BaseSettings):
     """Seconds between full content-hash checks of the index that heal a missed notification."""
 
 
+class OperatorSettings(BaseSettings):
+    """The kopf operator (`kramar operator`): catalog ConfigMaps and the RAG index sync."""
+
+    model_config = _group("KRAMAR_OPERATOR_")
+
+    namespaces: list[str] = Field(default_factory=list)
+    """Namespaces watched for ConfigMaps labelled kramar.io/catalog, as JSON; or --namespace."""
+    liveness_url: str = "http://0.0.0.0:8080/healthz"
+    """URL kopf serves its liveness probe on; empty: no probe."""
+    metrics_port: int = Field(default=9090, ge=0, le=65535)
+    """Port of the operator's Prometheus /metrics; 0: not served."""
+    peering: str = "kramar"
+    """kopf peering name (one active operator at a time); empty: standalone, no peering objects."""
+    retry_seconds: float = Field(default=5.0, gt=0)
+    """Seconds before the first retry of a sync the database or embedder failed (then doubled)."""
+
+
 class TelegramSettings(BaseSettings):
     """The Telegram bot: token, webhook, and how updates are worked off."""
 
@@ -294,6 +311,7 @@ class Settings(BaseSettings):
     vision: VisionSettings = Field(default_factory=VisionSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     rag: RagSettings = Field(default_factory=RagSettings)
+    operator: OperatorSettings = Field(default_factory=OperatorSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     orders: OrderSettings = Field(default_factory=OrderSettings)
     dialog: DialogSettings = Field(default_factory=DialogSettings)
