@@ -26,6 +26,7 @@ from app.observability.logs import configure_logging
 from app.rag.sync import observe_sync
 from kramar_operator.runtime import Runtime, open_runtime
 from kramar_operator.source import LABEL, SourceError, catalog_source
+from kramar_operator.storage import DigestDiffBaseStorage
 from kramar_operator.syncing import (
     LAST_ERROR,
     REPORT_ANNOTATIONS,
@@ -65,7 +66,7 @@ def configure_kopf(settings: kopf.OperatorSettings) -> None:
     # Least RBAC: the namespaces are named, so no list/watch of namespaces or CRDs is needed.
     settings.scanning.disabled = True
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=KOPF_PREFIX)
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+    settings.persistence.diffbase_storage = DigestDiffBaseStorage(
         prefix=KOPF_PREFIX,
         key="last-handled-configuration",
         # Our report annotations are written by this handler: they must not trigger it again.

@@ -75,8 +75,13 @@ async def test_changing_one_product_re_embeds_only_that_product(
         await asyncio.sleep(DEBOUNCE + 0.5)  # the index sync heard the import's NOTIFY too
     after = await embeddings(session_factory)
     assert [sku for sku in after if after[sku] != before[sku]] == ["KR-OP-0003"]
-    counts = json.loads(kube.annotations("catalog")["kramar.io/sync-counts"])
+    annotations = kube.annotations("catalog")
+    counts = json.loads(annotations["kramar.io/sync-counts"])
     assert counts["changed"] == 1 and counts["embedded"] == 1
+    # kopf's record holds a digest of the data, not the data: annotations are limited to 256 KiB
+    # in all, and a catalog ConfigMap may hold up to 1 MiB.
+    record = json.loads(annotations["operator.kramar.io/last-handled-configuration"])
+    assert "data" not in record and len(record["contentDigest"]) == 64
 
 
 async def test_an_invalid_configmap_is_a_warning_with_the_line_and_imports_nothing(
