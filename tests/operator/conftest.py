@@ -12,6 +12,7 @@ import asyncio
 import base64
 import contextlib
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 CONFIGMAPS = "v1/configmaps"
 PEERINGS = "kopf.dev/v1/kopfpeerings"
+PEERING_YAML = Path(__file__).resolve().parents[2] / "operator" / "peering.yaml"
 # Requests the tests make carry this, so the operator's own calls can be told apart.
 TEST_AGENT = "kramar-tests"
 
@@ -86,22 +88,26 @@ class Kube:
             if request.resource is not None and request.resource.plural is not None
         ]
 
-    def declare_peering(self, name: str = "kramar") -> None:
-        """The KopfPeering resource (a CRD in a cluster) and the peering object the chart makes."""
-        self.kmock.resources[PEERINGS] = {
-            "namespaced": True,
-            "kind": "KopfPeering",
-            "singular": "kopfpeering",
+    def declare_peering(self) -> str:
+        """The KopfPeering CRD and object of operator/peering.yaml, as the chart installs them;
+        returns the peering's name."""
+        crd, peering = yaml.safe_load_all(PEERING_YAML.read_text())
+        names, version = crd["spec"]["names"], crd["spec"]["versions"][0]["name"]
+        resource = f"{crd['spec']['group']}/{version}/{names['plural']}"
+        assert resource == PEERINGS
+        self.kmock.resources[resource] = {
+            "namespaced": crd["spec"]["scope"] == "Namespaced",
+            "kind": names["kind"],
+            "singular": names["singular"],
             "verbs": ["get", "list", "watch", "patch"],
             "shortnames": [],
             "categories": [],
             "subresources": [],
         }
-        self.kmock.objects[PEERINGS, NAMESPACE, name] = {
-            "apiVersion": "kopf.dev/v1",
-            "kind": "KopfPeering",
-            "metadata": {"name": name, "namespace": NAMESPACE},
-        }
+        name: str = peering["metadata"]["name"]
+        metadata = {**peering["metadata"], "namespace": NAMESPACE}
+        self.kmock.objects[resource, NAMESPACE, name] = {**peering, "metadata": metadata}
+        return name
 
     async def patch_peering(self, name: str, patch: dict[str, Any]) -> None:
         path = f"/apis/kopf.dev/v1/namespaces/{NAMESPACE}/kopfpeerings/{name}"
