@@ -153,10 +153,11 @@ class IndexSync:
         next_reconcile = time.monotonic() + self._reconcile_every
         while True:
             if not (self._pending or self._all_products or self._reconcile):
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+                # cancellation that arrives as the event is set, and stop() then waits forever.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        self._wake.wait(), max(next_reconcile - time.monotonic(), 0)
-                    )
+                    async with asyncio.timeout(max(next_reconcile - time.monotonic(), 0)):
+                        await self._wake.wait()
                 self._wake.clear()
             first_seen = self._first_seen
             if first_seen is not None:

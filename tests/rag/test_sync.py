@@ -213,3 +213,20 @@ async def test_with_an_operator_deployed_kramar_serve_leaves_the_index_alone(dat
         )
         await asyncio.sleep(DEBOUNCE * 4)
         assert (await hashes(rag_db))["KR-S-001"] == old
+
+
+async def test_a_notification_arriving_with_the_stop_does_not_keep_the_loop_alive(
+    db, rag_db, embedder
+):
+    # At shutdown a NOTIFY (the test's own last write) can wake the loop in the very tick it is
+    # cancelled; asyncio.wait_for on Python 3.11 then dropped the cancellation and stop() hung.
+    await add_products(rag_db, product_in("KR-S-001", "Худі"))
+    await reindex(rag_db, embedder)
+    sync = await started(db, rag_db, embedder)
+    await asyncio.sleep(0.05)  # waiting for a notification now
+    sync.notify(json.dumps({"v": 9, "kind": "content", "skus": ["KR-S-001"]}))
+    for task in sync._tasks:
+        task.cancel()
+    _, pending = await asyncio.wait(sync._tasks, timeout=5)
+    await sync.stop()
+    assert not pending, "the loop ignored its cancellation"
