@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import logging
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +39,9 @@ class Kube:
     """The emulated API: objects made and changed over HTTP, as kubectl would."""
 
     def __init__(self, kmock: Any) -> None:
+        # Without the resources declared kopf finds nothing to watch and sits idle.
+        kmock.resources.load_bundled()
+        kmock.objects["v1/namespaces", None, NAMESPACE] = {"metadata": {"name": NAMESPACE}}
         self.kmock = kmock
         self.url = str(kmock.url).rstrip("/")
 
@@ -122,22 +126,37 @@ class Kube:
         )
 
 
-@pytest.fixture(name="kube")
-async def fx_kube(kmock: Any, tmp_path, monkeypatch) -> Kube:
-    kmock.resources.load_bundled()
-    kmock.objects["v1/namespaces", None, NAMESPACE] = {"metadata": {"name": NAMESPACE}}
+def write_kubeconfig(folder: Path, server: str) -> Path:
+    """A kubeconfig in `folder` that points kopf at `server` (kmock)."""
     config = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": "kmock", "cluster": {"server": str(kmock.url)}}],
+        "clusters": [{"name": "kmock", "cluster": {"server": server}}],
         "users": [{"name": "test", "user": {"token": "test-token"}}],
         "contexts": [{"name": "kmock", "context": {"cluster": "kmock", "user": "test"}}],
         "current-context": "kmock",
     }
-    path = tmp_path / "kubeconfig"
+    path = folder / "kubeconfig"
     path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture(name="kube")
+async def fx_kube(kmock: Any, tmp_path, monkeypatch) -> Kube:
+    path = write_kubeconfig(tmp_path, str(kmock.url))
     monkeypatch.setenv("KUBECONFIG", str(path))
     return Kube(kmock)
+
+
+@pytest.fixture(autouse=True)
+def fx_root_logger() -> Iterator[None]:
+    """kopf's CLI and the operator's start-up both set up the root logger, on a stream that the
+    runner closes when it stops: give the next test the logging it had."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(name="operator_env")
