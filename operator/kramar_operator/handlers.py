@@ -29,6 +29,7 @@ from kramar_operator.source import LABEL, SourceError, catalog_source
 from kramar_operator.storage import DigestDiffBaseStorage
 from kramar_operator.syncing import (
     LAST_ERROR,
+    LAST_ERROR_AT,
     REPORT_ANNOTATIONS,
     SYNCED_HASH,
     error_annotations,
@@ -165,6 +166,7 @@ async def sync_catalog(
         delay = min(runtime.settings.operator.retry_seconds * 2**retry, MAX_RETRY_DELAY)
         message = runtime.redact(f"{type(error).__name__}: {error}")
         observe_sync("configmap", "error")
+        logger.debug("%s/%s: sync failed", namespace, name, exc_info=True)
         patch.metadata.annotations.update(error_annotations(message))
         # Temporary: the database or the embedder is down, or migrations have not run yet.
         raise kopf.TemporaryError(
@@ -173,7 +175,8 @@ async def sync_catalog(
     if result is None:  # imported before: only the report may need to catch up
         observe_sync("configmap", "skipped")
         if meta.annotations.get(SYNCED_HASH) != source.digest or LAST_ERROR in meta.annotations:
-            patch.metadata.annotations.update({SYNCED_HASH: source.digest, LAST_ERROR: None})
+            cleared = {SYNCED_HASH: source.digest, LAST_ERROR: None, LAST_ERROR_AT: None}
+            patch.metadata.annotations.update(cleared)
         return
     observe_sync("configmap", "synced", seconds=result.seconds, embedded=result.embedded)
     patch.metadata.annotations.update(report_annotations(source, result))
