@@ -143,6 +143,32 @@ def describe_error(error: BaseException) -> str:
     return type(error).__name__
 
 
+@main.command("operator")
+@click.option(
+    "-n",
+    "--namespace",
+    "namespaces",
+    multiple=True,
+    help="Namespace with catalog ConfigMaps (repeatable) [default: KRAMAR_OPERATOR_NAMESPACES].",
+)
+@click.option(
+    "-A", "--all-namespaces", is_flag=True, help="Watch every namespace (needs a ClusterRole)."
+)
+def operator_command(namespaces: tuple[str, ...], all_namespaces: bool) -> None:
+    """Run the catalog operator: ConfigMaps labelled kramar.io/catalog and catalog writes are
+    kept in the database and the RAG index (kopf; liveness and metrics per KRAMAR_OPERATOR_*)."""
+    from kramar_operator.run import run_operator
+
+    settings = get_settings()
+    watched = list(namespaces) or settings.operator.namespaces
+    if not watched and not all_namespaces:
+        raise click.UsageError(
+            "name the namespaces to watch: --namespace NS, KRAMAR_OPERATOR_NAMESPACES, "
+            "or --all-namespaces"
+        )
+    asyncio.run(run_operator(settings, namespaces=watched, clusterwide=all_namespaces))
+
+
 @main.command("config")
 def show_config() -> None:
     """Print every KRAMAR_ setting with its default, as a Markdown table."""

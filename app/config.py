@@ -165,6 +165,29 @@ class RagSettings(BaseSettings):
     """API key of the embedding endpoint."""
     top_k: int = Field(default=3, ge=1, le=20)
     """Products put into a prompt (the RAG top-k)."""
+    sync: Literal["inprocess", "operator", "off"] = "inprocess"
+    """Who re-embeds products after catalog writes: inprocess (kramar serve), operator, or off."""
+    sync_debounce_seconds: float = Field(default=2.0, ge=0, le=60)
+    """Seconds catalog notifications are gathered before the products they name are re-embedded."""
+    sync_reconcile_seconds: float = Field(default=300.0, ge=1)
+    """Seconds between full content-hash checks of the index that heal a missed notification."""
+
+
+class OperatorSettings(BaseSettings):
+    """The kopf operator (`kramar operator`): catalog ConfigMaps and the RAG index sync."""
+
+    model_config = _group("KRAMAR_OPERATOR_")
+
+    namespaces: list[str] = Field(default_factory=list)
+    """Namespaces watched for ConfigMaps labelled kramar.io/catalog, as JSON; or --namespace."""
+    liveness_url: str = "http://0.0.0.0:8080/healthz"
+    """URL kopf serves its liveness probe on; empty: no probe."""
+    metrics_port: int = Field(default=9090, ge=0, le=65535)
+    """Port of the operator's Prometheus /metrics; 0: not served."""
+    peering: str = "kramar"
+    """kopf peering name (one active operator at a time); empty: standalone, no peering objects."""
+    retry_seconds: float = Field(default=5.0, gt=0)
+    """Seconds before the first retry of a sync the database or embedder failed (then doubled)."""
 
 
 class TelegramSettings(BaseSettings):
@@ -327,6 +350,7 @@ class Settings(BaseSettings):
     vision: VisionSettings = Field(default_factory=VisionSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     rag: RagSettings = Field(default_factory=RagSettings)
+    operator: OperatorSettings = Field(default_factory=OperatorSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     orders: OrderSettings = Field(default_factory=OrderSettings)
     dialog: DialogSettings = Field(default_factory=DialogSettings)

@@ -33,6 +33,7 @@ from app.orders.service import OrderService
 from app.rag.embedders import create_embedder
 from app.rag.indexer import reindex
 from app.rag.search import retrieve
+from app.rag.sync import IndexSync
 from app.vision.model import ModelVision
 from app.vision.pipeline import CatalogPhotoIndex, PhotoIdentifier, catalog_photo_hasher
 
@@ -157,6 +158,17 @@ async def open_services(settings: Settings, *, seed_empty: bool = False) -> Asyn
             logger.info("text index: %s", report.summary())
         except Exception:  # retrieval falls back to full-text search; the shop still serves
             logger.exception("could not update the text index; run `kramar reindex`")
+        if settings.rag.sync == "inprocess":
+            # No operator deployed: this process keeps the index in step with catalog writes.
+            sync = IndexSync(
+                db.engine,
+                db.session_factory,
+                embedder,
+                debounce_seconds=settings.rag.sync_debounce_seconds,
+                reconcile_seconds=settings.rag.sync_reconcile_seconds,
+            )
+            await sync.start()
+            stack.push_async_callback(sync.stop)
 
         async def top_skus(query: str, k: int) -> list[str]:
             hits = await retrieve(db.session_factory, embedder, query, k=k)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
@@ -19,9 +18,8 @@ from pydantic import TypeAdapter, ValidationError
 from app.admin.auth import admin_guard
 from app.catalog import schemas
 from app.catalog.exporter import render_catalog
-from app.catalog.fileformat import parse_catalog
 from app.catalog.importer import import_catalog as run_import
-from app.catalog.importer import load_photos
+from app.catalog.importer import load_upload_items
 from app.catalog.service import CatalogService
 from app.inputs import BIGINT_MAX, INT32_MAX
 from app.vision.pipeline import catalog_photo_hasher
@@ -263,22 +261,14 @@ class AdminCatalogController(Controller):
         ] = False,
     ) -> schemas.ImportResult:
         settings = state.settings
-        content = await data.file.read()
         uploads = {photo.filename: await photo.read() for photo in data.photos}
-        parsed = await asyncio.to_thread(
-            parse_catalog,
-            content,
+        items = await load_upload_items(
+            await data.file.read(),
             name=data.file.filename or "catalog",
-            max_bytes=settings.max_catalog_bytes,
-        )
-        named = {source for item in parsed.products for source in item.product.photos}
-        stored = await catalog.stored_photos(named - uploads.keys())
-        items = await asyncio.to_thread(
-            load_photos,
-            parsed,
-            folder=None,
+            photos=uploads,
+            stored=catalog.stored_photos,
+            max_catalog_bytes=settings.max_catalog_bytes,
             max_photo_bytes=settings.max_photo_bytes,
-            extra_photos={**stored, **uploads},
         )
         plan = await run_import(
             state.db.session_factory,

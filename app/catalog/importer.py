@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 # (phash, colorhash) of a photo's bytes as signed 64-bit integers; see `app.vision`.
 PhotoHasher = Callable[[bytes], tuple[int, int | None]]
+# The bytes already stored for some photo paths (`CatalogService.stored_photos`).
+StoredPhotos = Callable[[set[str]], Awaitable[dict[str, bytes]]]
 
 # Any fixed number; it only has to differ from the other advisory locks (migrations).
 IMPORT_LOCK_ID = 5_172_938
@@ -149,6 +151,42 @@ def load_upload(
     catalog = parse_catalog(data, name=name, max_bytes=max_catalog_bytes, fmt=fmt)
     return load_photos(
         catalog, folder=None, extra_photos=photos or {}, max_photo_bytes=max_photo_bytes
+    )
+
+
+async def load_upload_items(
+    data: bytes,
+    *,
+    name: str,
+    photos: Mapping[str, bytes],
+    stored: StoredPhotos,
+    max_catalog_bytes: int,
+    max_photo_bytes: int,
+) -> list[CatalogItem]:
+    """Validate an uploaded catalog (the API's upload, a ConfigMap) off the event loop.
+
+    A photo the file names is taken from `photos` by its path (`photos/KR-KS-001.png`), else by
+    its file name (`KR-KS-001.png`: a ConfigMap key cannot hold a `/`), else it is the photo
+    already stored under that path (`stored`), so a catalog may be sent again without its photos.
+    Raises `CatalogFileError` with every problem of the file and its photos.
+    """
+    parsed = await asyncio.to_thread(parse_catalog, data, name=name, max_bytes=max_catalog_bytes)
+    sources = [source for item in parsed.products for source in item.product.photos]
+    sources += [source.strip() for _, source in parsed.unchecked_photos]
+    named = {source for source in sources if not source.startswith(URL_PREFIXES)}
+    given: dict[str, bytes] = {}
+    for source in named:
+        path = PurePosixPath(source.replace("\\", "/"))
+        content = photos.get(str(path), photos.get(path.name))
+        if content is not None:
+            given[str(path)] = content
+    found = await stored(named - given.keys())
+    return await asyncio.to_thread(
+        load_photos,
+        parsed,
+        folder=None,
+        max_photo_bytes=max_photo_bytes,
+        extra_photos={**found, **given},
     )
 
 

@@ -123,3 +123,22 @@ class CatalogState(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )
+
+
+class CatalogSource(Base):
+    """A catalog source outside the database (a ConfigMap) and the content last imported from it.
+
+    The operator compares a source's hash with this row, not with its own annotations: the
+    database is the truth, so a restored backup or a fresh database is imported into again.
+    """
+
+    __tablename__ = "catalog_sources"
+
+    # e.g. configmap/shop/catalog
+    source: Mapped[str] = mapped_column(String(300), primary_key=True)
+    # sha256 (hex) of what was imported: the catalog file, the photos, the prune flag.
+    content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    summary: Mapped[str] = mapped_column(Text, nullable=False)
+    synced_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )

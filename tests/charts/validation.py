@@ -52,6 +52,6 @@ def _check(obj: Manifest, kubernetes: str) -> None:
     if key in custom_schemas():
         jsonschema.validate(obj, custom_schemas()[key])
         return
-    import kubernetes_validate  # type: ignore[import-untyped]
+    import kubernetes_validate
 
     kubernetes_validate.validate(obj, kubernetes, strict=True)
