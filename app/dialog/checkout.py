@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 from app.dialog.render import colours_in_stock, format_uah, sizes_in_stock, stock_line
 from app.dialog.replies import Reply, buttons
+from app.dialog.stages import enter
 from app.dialog.texts import CITY_BRANCH, PHONE
-from app.observability.metrics import CONVERSATION_STAGE
 from app.orders.errors import (
     InvalidOrderDataError,
     InvalidPhoneError,
@@ -20,6 +20,7 @@ from app.orders.errors import (
 from app.orders.status import DeliveryMethod
 
 if TYPE_CHECKING:
+    import re
     from collections.abc import Awaitable, Callable
 
     from app.cache.session import ChatSession
@@ -32,22 +33,16 @@ logger = logging.getLogger(__name__)
 
 
 class Checkout:
-    """The checkout half of `Conversation` (its base class): what it needs, it declares."""
+    """The checkout steps. The conversation calls them with the chat's session; each returns
+    the replies of its step and moves the session on."""
 
-    _cards: Callable[[str], Awaitable[Product | None]]
-    _orders: OrderService
+    def __init__(
+        self, *, cards: Callable[[str], Awaitable[Product | None]], orders: OrderService
+    ) -> None:
+        self._cards = cards
+        self._orders = orders
 
-    def _enter(self, session: ChatSession, stage: str, *, funnel: str | None = None) -> None:
-        session.stage = stage
-        if funnel is not None:
-            CONVERSATION_STAGE.labels(funnel).inc()
-
-    async def _ask_agent(
-        self, session: ChatSession, customer: Customer, text: str, event_id: str
-    ) -> list[Reply]:
-        raise NotImplementedError
-
-    async def _choose_size(self, session: ChatSession, sku: str) -> list[Reply]:
+    async def choose_size(self, session: ChatSession, sku: str) -> list[Reply]:
         card = await self._cards(sku)
         if card is None or not card.active:
             return [Reply("Цей товар більше не продається.")]
@@ -55,26 +50,26 @@ class Checkout:
         sizes = sizes_in_stock(card)
         if not sizes:
             return [Reply(f"На жаль, {card.name} зараз немає в наявності.")]
-        self._enter(session, "variant")
+        enter(session, "variant")
         row = [(size, f"s:{sku}:{size}") for size in sizes]
         return [
             Reply(f"{card.name} — {format_uah(card.price)}. Оберіть розмір:", buttons=buttons(row))
         ]
 
-    async def _choose_colour(self, session: ChatSession, sku: str, size: str) -> list[Reply]:
+    async def choose_colour(self, session: ChatSession, sku: str, size: str) -> list[Reply]:
         card = await self._cards(sku)
         if card is None:
             return [Reply("Цей товар більше не продається.")]
         colours = colours_in_stock(card, size)
         if not colours:
             return [Reply(f"Розміру {size} вже немає. {stock_line(card)}")] + (
-                await self._choose_size(session, sku)
+                await self.choose_size(session, sku)
             )
         rows = [[(colour, f"c:{sku}:{size}:{card.colours.index(colour)}")] for colour in colours]
         rows.append([("⬅️ Інший розмір", f"o:{sku}")])
         return [Reply(f"Розмір {size}. Оберіть колір:", buttons=buttons(*rows))]
 
-    async def _reserve(
+    async def reserve(
         self,
         session: ChatSession,
         customer: Customer,
@@ -95,7 +90,7 @@ class Checkout:
             fresh = await self._cards(sku)
             others = stock_line(fresh) if fresh else ""
             return [Reply(f"На жаль, {card.name} ({size}, {colour}) щойно розібрали 😔 {others}")]
-        self._enter(session, "contact", funnel="variant_chosen")
+        enter(session, "contact", funnel="variant_chosen")
         session.context.update(order_id=str(order.id), size=size, colour=colour)
         minutes = int(self._orders.reservation.total_seconds() // 60)
         text = (
@@ -105,7 +100,7 @@ class Checkout:
         if session.context.get("phone"):
             return [
                 Reply(text),
-                *await self._save_contact(
+                *await self.save_contact(
                     session, session.context.get("name", customer.name), session.context["phone"]
                 ),
             ]
@@ -117,27 +112,31 @@ class Checkout:
             )
         ]
 
-    async def _typed_contact(
-        self, session: ChatSession, customer: Customer, text: str, event_id: str
-    ) -> list[Reply]:
-        match = PHONE.search(text)
-        if match is None:
-            # Not a contact: a question or another product. Answer it; the reservation stays.
-            replies = await self._ask_agent(session, customer, text, event_id)
-            if session.stage != "handoff" and session.context.get("order_id"):
-                session.stage = "contact"
-                replies.append(
-                    Reply(
-                        "Щоб завершити замовлення, надішліть ім'я та номер "
-                        "телефону, наприклад: «Олена, 067 123 45 67».",
-                        ask_contact=True,
-                    )
-                )
-            return replies
-        name = (text[: match.start()] + text[match.end() :]).strip(" ,.;-") or customer.name
-        return await self._save_contact(session, name, match.group(0))
+    def contact_in(self, text: str) -> re.Match[str] | None:
+        """The phone number in a typed message, if it has one."""
+        return PHONE.search(text)
 
-    async def _save_contact(self, session: ChatSession, name: str, phone: str) -> list[Reply]:
+    async def typed_contact(
+        self, session: ChatSession, customer: Customer, text: str, phone: re.Match[str]
+    ) -> list[Reply]:
+        """Name and phone typed by hand ("Олена, 067 123 45 67")."""
+        name = (text[: phone.start()] + text[phone.end() :]).strip(" ,.;-") or customer.name
+        return await self.save_contact(session, name, phone.group(0))
+
+    def contact_reminder(self, session: ChatSession) -> list[Reply]:
+        """After answering a question mid-checkout: back to the contact step, reservation kept."""
+        if session.stage == "handoff" or not session.context.get("order_id"):
+            return []
+        session.stage = "contact"
+        return [
+            Reply(
+                "Щоб завершити замовлення, надішліть ім'я та номер "
+                "телефону, наприклад: «Олена, 067 123 45 67».",
+                ask_contact=True,
+            )
+        ]
+
+    async def save_contact(self, session: ChatSession, name: str, phone: str) -> list[Reply]:
         order_id = session.context.get("order_id")
         if order_id is None:
             return [Reply("Дякую! Спершу оберіть товар — надішліть фото або назву.")]
@@ -151,9 +150,9 @@ class Checkout:
                 )
             ]
         except OrderError:
-            return self._restart_checkout(session)
+            return self.restart(session)
         session.context.update(name=order.customer_name or name, phone=order.phone or phone)
-        self._enter(session, "delivery", funnel="checkout")
+        enter(session, "delivery", funnel="checkout")
         return [
             Reply(
                 "Як доставити?",
@@ -161,24 +160,24 @@ class Checkout:
             )
         ]
 
-    def _delivery_prompt(self, session: ChatSession, method: str) -> list[Reply]:
+    def delivery_prompt(self, session: ChatSession, method: str) -> list[Reply]:
         if session.context.get("order_id") is None:
-            return self._restart_checkout(session)
+            return self.restart(session)
         if method == "courier":
-            self._enter(session, "delivery_courier")
+            enter(session, "delivery_courier")
             return [
                 Reply(
                     "Напишіть місто та адресу доставки, наприклад: «Київ, вул. Січових "
                     "Стрільців 10, кв. 5»."
                 )
             ]
-        self._enter(session, "delivery_np")
+        enter(session, "delivery_np")
         return [Reply("Напишіть місто та номер відділення Нової Пошти, наприклад: «Львів, 12».")]
 
-    async def _typed_delivery(self, session: ChatSession, text: str) -> list[Reply]:
+    async def typed_delivery(self, session: ChatSession, text: str) -> list[Reply]:
         order_id = session.context.get("order_id")
         if order_id is None:
-            return self._restart_checkout(session)
+            return self.restart(session)
         city, _, rest = text.partition(",")
         try:
             if session.stage == "delivery_np":
@@ -200,12 +199,12 @@ class Checkout:
         except InvalidOrderDataError as error:
             return [Reply(f"Не вдалося зберегти адресу: {error}. Спробуйте ще раз.")]
         except OrderError:
-            return self._restart_checkout(session)
-        self._enter(session, "summary")
-        return [self._summary(order)]
+            return self.restart(session)
+        enter(session, "summary")
+        return [self.summary(order)]
 
     @staticmethod
-    def _summary(order: Order) -> Reply:
+    def summary(order: Order) -> Reply:
         lines = "\n".join(
             f"• {line.name}, {line.size}, {line.colour} × {line.qty} — "
             f"{format_uah(line.line_total)}"
@@ -221,24 +220,22 @@ class Checkout:
         )
         return Reply(text, buttons=buttons([("✅ Підтвердити", "ok"), ("✖️ Скасувати", "x")]))
 
-    async def _confirm(
-        self, session: ChatSession, customer: Customer, event_id: str
-    ) -> list[Reply]:
+    async def confirm(self, session: ChatSession, customer: Customer, event_id: str) -> list[Reply]:
         order_id = session.context.get("order_id")
         if order_id is None:
-            return self._restart_checkout(session)
+            return self.restart(session)
         try:
             order = await self._orders.confirm(
                 int(order_id), f"customer:{customer.chat_id}", idempotency_key=f"confirm:{event_id}"
             )
         except ReservationExpiredError:
-            return self._restart_checkout(session, "Резерв уже сплив.")
+            return self.restart(session, "Резерв уже сплив.")
         except OrderError as error:
             logger.info("confirm failed for order %s: %s", order_id, error)
-            return self._restart_checkout(session)
-        self._enter(session, "ordered", funnel="ordered")
+            return self.restart(session)
+        enter(session, "ordered", funnel="ordered")
         session.context.pop("order_id", None)
-        notice = self._summary(order).text.replace("Перевірте замовлення:", "")
+        notice = self.summary(order).text.replace("Перевірте замовлення:", "")
         who = f"@{customer.username}" if customer.username else customer.name
         return [
             Reply(
@@ -259,7 +256,7 @@ class Checkout:
             ),
         ]
 
-    async def _cancel(self, session: ChatSession, customer: Customer) -> list[Reply]:
+    async def cancel(self, session: ChatSession, customer: Customer) -> list[Reply]:
         order_id = session.context.pop("order_id", None)
         if order_id is not None:
             try:
@@ -268,12 +265,12 @@ class Checkout:
                 )
             except OrderError as error:
                 logger.info("cancel of order %s: %s", order_id, error)
-        self._enter(session, "discovery")
+        enter(session, "discovery")
         return [Reply("Замовлення скасовано. Якщо захочете щось інше — надішліть фото чи назву.")]
 
-    def _restart_checkout(self, session: ChatSession, why: str = "") -> list[Reply]:
+    def restart(self, session: ChatSession, why: str = "") -> list[Reply]:
         session.context.pop("order_id", None)
-        self._enter(session, "identified" if session.selected_skus else "discovery")
+        enter(session, "identified" if session.selected_skus else "discovery")
         sku = session.selected_skus[0] if session.selected_skus else None
         rows = [[("🛒 Обрати знову", f"o:{sku}")]] if sku else []
         return [Reply(f"{why} Давайте оформимо замовлення ще раз.".strip(), buttons=buttons(*rows))]

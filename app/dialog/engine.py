@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from app.dialog.checkout import Checkout
 from app.dialog.render import format_uah, sizes_in_stock, stock_line
 from app.dialog.replies import Reply, buttons
+from app.dialog.stages import enter
 from app.dialog.texts import (
     GREETING,
     HANDED_OFF,
@@ -52,7 +53,7 @@ class Customer:
     username: str | None = None
 
 
-class Conversation(Checkout):
+class Conversation:
     """Turns one customer event into replies. Stateless itself: state lives in the session."""
 
     def __init__(
@@ -75,6 +76,7 @@ class Conversation(Checkout):
         self._identifier = identifier
         self._orders = orders
         self._settings = settings
+        self._checkout = Checkout(cards=cards, orders=orders)
 
     # Entry points --------------------------------------------------------------------------------
 
@@ -82,7 +84,7 @@ class Conversation(Checkout):
         session = await self._sessions.load(customer.chat_id)
         if session.stage == "handoff":
             return []
-        self._enter(session, "discovery", funnel="init")
+        enter(session, "discovery", funnel="init")
         session.add_turn("bot", GREETING)
         await self._sessions.save(session)
         return [Reply(GREETING)]
@@ -105,7 +107,7 @@ class Conversation(Checkout):
         if session.stage == "contact":
             replies = await self._typed_contact(session, customer, text, event_id)
         elif session.stage in ("delivery_np", "delivery_courier"):
-            replies = await self._typed_delivery(session, text)
+            replies = await self._checkout.typed_delivery(session, text)
         else:
             replies = await self._ask_agent(session, customer, text, event_id)
         await self._finish(session, replies)
@@ -133,7 +135,7 @@ class Conversation(Checkout):
         session = await self._sessions.load(customer.chat_id)
         if session.stage == "handoff":
             return []
-        replies = await self._save_contact(session, name or customer.name, phone)
+        replies = await self._checkout.save_contact(session, name or customer.name, phone)
         await self._finish(session, replies)
         return replies
 
@@ -147,19 +149,21 @@ class Conversation(Checkout):
             case "p":
                 replies = await self._show(session, rest)
             case "o":
-                replies = await self._choose_size(session, rest)
+                replies = await self._checkout.choose_size(session, rest)
             case "s":
                 sku, _, size = rest.partition(":")
-                replies = await self._choose_colour(session, sku, size)
+                replies = await self._checkout.choose_colour(session, sku, size)
             case "c":
                 sku, size, index = rest.rsplit(":", 2)
-                replies = await self._reserve(session, customer, sku, size, int(index), event_id)
+                replies = await self._checkout.reserve(
+                    session, customer, sku, size, int(index), event_id
+                )
             case "d":
-                replies = self._delivery_prompt(session, rest)
+                replies = self._checkout.delivery_prompt(session, rest)
             case "ok":
-                replies = await self._confirm(session, customer, event_id)
+                replies = await self._checkout.confirm(session, customer, event_id)
             case "x":
-                replies = await self._cancel(session, customer)
+                replies = await self._checkout.cancel(session, customer)
             case "h":
                 replies = await self._handoff(session, customer, "L1", "asked", "кнопка")
             case _:
@@ -190,6 +194,16 @@ class Conversation(Checkout):
                 session.add_turn("bot", reply.text)
         await self._sessions.save(session)
 
+    async def _typed_contact(
+        self, session: ChatSession, customer: Customer, text: str, event_id: str
+    ) -> list[Reply]:
+        phone = self._checkout.contact_in(text)
+        if phone is not None:
+            return await self._checkout.typed_contact(session, customer, text, phone)
+        # Not a contact: a question or another product. Answer it; the reservation stays.
+        replies = await self._ask_agent(session, customer, text, event_id)
+        return replies + self._checkout.contact_reminder(session)
+
     async def _ask_agent(
         self, session: ChatSession, customer: Customer, text: str, event_id: str
     ) -> list[Reply]:
@@ -210,17 +224,17 @@ class Conversation(Checkout):
             if acted:
                 return acted
         if session.stage == "greeting":
-            self._enter(session, "discovery", funnel="discovery")
+            enter(session, "discovery", funnel="discovery")
         elif session.stage == "discovery" and not reply.skus:
             CONVERSATION_STAGE.labels("discovery").inc()
         if reply.intent == "order" and reply.skus:
-            return await self._choose_size(session, reply.skus[0])
+            return await self._checkout.choose_size(session, reply.skus[0])
         if reply.skus:
             card = await self._cards(reply.skus[0])
             if card is not None:
                 session.selected_skus = list(reply.skus)
                 if card.sku != current:
-                    self._enter(session, "identified", funnel="identified")
+                    enter(session, "identified", funnel="identified")
                     # The model's words go before the card; the offline agent's under it.
                     if answer.source == "model":
                         return [Reply(reply.text), await self._card(card)]
@@ -242,10 +256,10 @@ class Conversation(Checkout):
         if answer.action == "check_stock":
             return [Reply(f"{card.name} — {format_uah(card.price)}. {stock_line(card)}")]
         if size is None:
-            return await self._choose_size(session, card.sku)
+            return await self._checkout.choose_size(session, card.sku)
         if colour is None:
-            return await self._choose_colour(session, card.sku, size)
-        return await self._reserve(
+            return await self._checkout.choose_colour(session, card.sku, size)
+        return await self._checkout.reserve(
             session, customer, card.sku, size, card.colours.index(colour), event_id
         )
 
@@ -263,7 +277,7 @@ class Conversation(Checkout):
         if card is None or not card.active:
             return [Reply("Цей товар більше не продається. Надішліть фото іншої речі.")]
         session.selected_skus = [sku]
-        self._enter(session, "identified", funnel="identified")
+        enter(session, "identified", funnel="identified")
         return [await self._card(card)]
 
     async def _identify(
@@ -316,7 +330,7 @@ class Conversation(Checkout):
         candidates: list[str] | None = None,
     ) -> list[Reply]:
         ESCALATIONS.labels(level, reason).inc()
-        self._enter(session, "handoff")
+        enter(session, "handoff")
         history = "\n".join(
             f"{'👤' if t.role == 'customer' else '🤖'} {t.text}" for t in session.turns[-6:]
         )
