@@ -6,8 +6,9 @@ offer only what is in stock) → contact → delivery → summary → ordered. A
 for at any stage (handoff); while handed off, the bot stays silent and relays to the managers.
 
 Every figure the customer sees is rendered here from the product card (the database); the
-agent's free text passes `strip_untrue_prices` first. Effects that a redelivered update could
-double (reserving stock, confirming) carry the update id as their idempotency key.
+agent's free text and the vision model's question pass `guard_model_text` first. Effects that
+a redelivered update could double (reserving stock, confirming) carry the update id as their
+idempotency key.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from app.dialog.texts import (
     UNSUPPORTED,
     problem_in,
 )
+from app.dialog.truth import guard_model_text
 from app.observability.metrics import CONVERSATION_STAGE, ESCALATIONS
 from app.vision.errors import ImageRejectedError
 
@@ -306,8 +308,10 @@ class Conversation:
             rows = [[(f"{c.name} — {format_uah(c.price)}", f"p:{c.sku}")] for c in cards]
             rows.append([("Ні, іншe — покликати менеджера", "h")])
             return [Reply("Це один із цих товарів?", buttons=buttons(*rows), album=photos)]
-        if best.question:
-            return [Reply(best.question, buttons=buttons([("👩‍💼 Менеджер", "h")]))]
+        # The model's own words: no price or promise of its making reaches the customer.
+        question = guard_model_text(best.question, cards)[0] if best.question else ""
+        if question:
+            return [Reply(question, buttons=buttons([("👩‍💼 Менеджер", "h")]))]
         return await self._handoff(
             session,
             customer,
