@@ -37,7 +37,7 @@ from app.orders.phone import normalize_phone
 from app.orders.status import EDITABLE, DeliveryMethod, OrderStatus, can_change
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Collection, Mapping
 
     from sqlalchemy import ColumnElement
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -429,11 +429,14 @@ class OrderService:
         actor: str,
         note: str | None = None,
         idempotency_key: str | None = None,
+        only_from: Collection[OrderStatus] | None = None,
     ) -> schemas.Order:
         """Move the order to `to` if `TRANSITIONS` allows it, recording who did it.
 
         Cancelling gives the stock back, in the same transaction; since `cancelled` is final,
         that happens exactly once. A repeated `idempotency_key` returns the order unchanged.
+        `only_from`: the statuses the caller's rule allows moving from, checked under the row
+        lock (`IllegalTransitionError` otherwise).
         """
         async with self._session_factory() as session, session.begin():
             if idempotency_key is not None:
@@ -446,6 +449,8 @@ class OrderService:
                         f"{done.number}"
                     )
             order = await self._locked(session, order_id)
+            if only_from is not None and order.status not in only_from:
+                raise IllegalTransitionError(order.number, order.status, to)
             release = self._apply(order, to, actor, note, idempotency_key)
             await adjust_stock(session, release)
             await session.flush()
@@ -453,9 +458,19 @@ class OrderService:
         ORDERS.labels(status=to.value).inc()
         return answer
 
-    async def cancel(self, order_id: int, actor: str, reason: str) -> schemas.Order:
-        """Cancel the order and give its stock back; a second cancel is `IllegalTransitionError`."""
-        return await self.change_status(order_id, OrderStatus.CANCELLED, actor, note=reason)
+    async def cancel(
+        self,
+        order_id: int,
+        actor: str,
+        reason: str,
+        *,
+        only_from: Collection[OrderStatus] | None = None,
+    ) -> schemas.Order:
+        """Cancel the order and give its stock back; a second cancel is `IllegalTransitionError`,
+        and so is one from a status outside `only_from`."""
+        return await self.change_status(
+            order_id, OrderStatus.CANCELLED, actor, note=reason, only_from=only_from
+        )
 
     async def expire_reservations(self, now: datetime | None = None) -> int:
         """Cancel drafts whose reservation lapsed, giving their stock back; how many were.
