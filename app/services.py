@@ -174,6 +174,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             orders=orders,
             handoffs=handoffs,
             settings=settings.dialog,
+            staffed=settings.manager_chat_id is not None,
         )
         logger.info(
             "kramar ready (database: %s, cache: %s, model links: %d, embedder: %s)",
