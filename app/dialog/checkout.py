@@ -80,13 +80,21 @@ class Checkout:
             Reply(f"{card.name} — {format_uah(card.price)}. Оберіть розмір:", buttons=buttons(row))
         ]
 
-    async def choose_colour(self, chat: Chat, sku: str, carried_size: str) -> list[Reply]:
+    async def _sized(self, chat: Chat, sku: str, carried: str) -> tuple[Product, str] | list[Reply]:
+        """The card and the size a button names, or the replies saying the size is gone."""
         card = await self._card(sku)
         if card is None:
             return [Reply(NOT_SOLD)]
-        size = callbacks.resolve(carried_size, card.sizes)
+        size = callbacks.resolve(carried, card.sizes)
         if size is None:
             return [Reply("Такого розміру вже немає."), *await self.choose_size(chat, sku)]
+        return card, size
+
+    async def choose_colour(self, chat: Chat, sku: str, carried_size: str) -> list[Reply]:
+        found = await self._sized(chat, sku, carried_size)
+        if isinstance(found, list):
+            return found
+        card, size = found
         colours = colours_in_stock(card, size)
         if not colours:
             return [
@@ -101,12 +109,10 @@ class Checkout:
         self, chat: Chat, sku: str, carried_size: str, carried_colour: str
     ) -> list[Reply]:
         """A colour button: the variant it names, if the card still has it."""
-        card = await self._card(sku)
-        if card is None:
-            return [Reply(NOT_SOLD)]
-        size = callbacks.resolve(carried_size, card.sizes)
-        if size is None:
-            return [Reply("Такого розміру вже немає."), *await self.choose_size(chat, sku)]
+        found = await self._sized(chat, sku, carried_size)
+        if isinstance(found, list):
+            return found
+        card, size = found
         colour = callbacks.resolve(carried_colour, card.colours)
         if colour is None:
             return [Reply("Такого кольору вже немає."), *await self.choose_colour(chat, sku, size)]

@@ -318,7 +318,7 @@ class Conversation:
         if cards and best.confidence >= self._settings.low_confidence:
             photos = tuple(p for p in [await self._photo(c.sku) for c in cards] if p)
             rows = [[(f"{c.name} — {format_uah(c.price)}", callbacks.show(c.sku))] for c in cards]
-            rows.append([("Ні, іншe — покликати менеджера", callbacks.MANAGER)])
+            rows.append([("Ні, інше — покликати менеджера", callbacks.MANAGER)])
             return [Reply("Це один із цих товарів?", buttons=buttons(*rows), album=photos)]
         # The model's own words: no price or promise of its making reaches the customer.
         question = guard_model_text(best.question, cards)[0] if best.question else ""

@@ -17,8 +17,8 @@ customer sees it, and dropped when it
 
 Numbers that are not money survive: sizes ("розмір 42", "42-44"), heights and lengths ("зріст
 170", "70 см"), Nova Poshta branches ("відділення 12", "№ 25"), counts ("3 кольори"), SKUs.
-Latin look-alike letters inside a Cyrillic word ("гpн" with a Latin p) are read as Cyrillic, and
-invisible characters (zero-width spaces, soft hyphens) are removed from the text first.
+Latin look-alike letters inside a Cyrillic word ("грн" typed with a Latin "p") are read as
+Cyrillic, and invisible characters (zero-width spaces, soft hyphens) are removed first.
 
 Sentences end at ".", "!", "?", "…" followed by a space and a capital letter (or at a line
 break), never inside a number: "Ціна 1.00 грн" is one sentence, and it goes as a whole.
@@ -182,7 +182,7 @@ _THOUSAND = (
     "k",
     "кило",
 )
-_MILLION = ("мільйон", "мiльйон", "миллион", "млн", "million", "mln")
+_MILLION = ("мільйон", "миллион", "млн", "million", "mln")
 _NUMBER_JOINERS = {"і", "й", "и", "та", "and"}
 
 

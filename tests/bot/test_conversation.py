@@ -80,6 +80,13 @@ class Customer:
         return await self._post(self.press_update(data, message_id))
 
 
+async def picks_olive_xl(customer: Customer) -> None:
+    """Order → size XL → olive of KR-KS-003: a draft with one piece reserved."""
+    await customer.presses("o:KR-KS-003")
+    await customer.presses("s:KR-KS-003:XL")
+    await customer.presses("c:KR-KS-003:XL:оливковий")
+
+
 def said(message) -> str:
     """What the customer reads, with Ukrainian thousands separators as plain spaces."""
     return (message.visible or "").replace("\xa0", " ")
@@ -222,10 +229,7 @@ async def test_a_restart_mid_conversation_continues_where_it_stopped(
 ):
     settings = bot_settings(database_url, telegram, redis=RedisSettings(url=SecretStr(redis_url)))
     async with AsyncTestClient(create_app(settings)) as client:
-        olena = Customer(client, telegram, 507)
-        await olena.presses("o:KR-KS-003")
-        await olena.presses("s:KR-KS-003:XL")
-        await olena.presses("c:KR-KS-003:XL:оливковий")
+        await picks_olive_xl(Customer(client, telegram, 507))
     async with AsyncTestClient(create_app(settings)) as client:
         olena = Customer(client, telegram, 507)
         [delivery] = await olena.says("Олена, 050 111 22 33")
@@ -306,9 +310,7 @@ async def test_a_question_while_giving_contacts_is_answered_and_the_reservation_
     bot_client, telegram, db
 ):
     olena = Customer(bot_client, telegram, 511)
-    await olena.presses("o:KR-KS-003")
-    await olena.presses("s:KR-KS-003:XL")
-    await olena.presses("c:KR-KS-003:XL:оливковий")
+    await picks_olive_xl(olena)
     replies = await olena.says("а скільки коштує костюм Ритм?")
     assert "1 890 грн" in said(replies[0])
     assert "надішліть ім'я та номер" in said(replies[-1])
@@ -445,9 +447,7 @@ async def test_a_redis_flush_mid_checkout_keeps_the_current_order(
     settings = bot_settings(database_url, telegram, redis=RedisSettings(url=SecretStr(redis_url)))
     async with AsyncTestClient(create_app(settings)) as client:
         olena = Customer(client, telegram, 526)
-        await olena.presses("o:KR-KS-003")
-        await olena.presses("s:KR-KS-003:XL")
-        await olena.presses("c:KR-KS-003:XL:оливковий")
+        await picks_olive_xl(olena)
         flushing = Redis.from_url(redis_url)
         await flushing.flushall()
         await flushing.aclose()
