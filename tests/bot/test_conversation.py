@@ -488,3 +488,55 @@ async def test_a_colour_too_long_for_telegrams_button_data_is_still_ordered(
     assert len(pick.encode()) <= 64
     [reserved] = await olena.presses(pick)
     assert f"M, {colour}" in said(reserved)
+
+
+async def test_a_managers_reply_reaches_the_customer_and_bot_gives_the_chat_back(
+    bot_client, telegram, db
+):
+    await Customer(bot_client, telegram, 529).says("покличте менеджера")
+    notice = telegram.sent(MANAGERS)[-1]
+
+    async def manager_writes(text_: str) -> None:
+        before = len(telegram.sent())
+        update = telegram.message_update(MANAGERS, text_)
+        update["message"]["from"] = {"id": 77, "is_bot": False, "first_name": "Ірина"}
+        update["message"]["reply_to_message"] = {
+            "message_id": notice.message_id,
+            "date": 1,
+            "chat": {"id": MANAGERS, "type": "supergroup", "title": "Менеджери"},
+            "text": notice.visible,
+        }
+        await bot_client.post("/telegram/webhook", json=update, headers=HEADERS)
+        await wait_for(telegram, lambda sent: len(sent) > before)
+        await asyncio.sleep(0.2)
+
+    async def handoff() -> tuple[Any, ...]:
+        async with db.connect() as conn:
+            row = await conn.execute(text("SELECT status, taken_by, closed_by FROM handoffs"))
+            return tuple(row.one())
+
+    await manager_writes("Вітаю, я Ірина. Чим допомогти?")
+    assert said(telegram.sent(529)[-1]) == "Вітаю, я Ірина. Чим допомогти?"
+    assert await handoff() == ("taken", "manager:77", None)
+
+    await manager_writes("/bot")
+    assert "знову на зв'язку" in said(telegram.sent(529)[-1])
+    assert said(telegram.sent(MANAGERS)[-1]) == "Розмову повернуто боту 🤖"
+    assert await handoff() == ("closed", "manager:77", "manager:77")
+
+    await manager_writes("/bot")
+    assert said(telegram.sent(MANAGERS)[-1]) == "Ця розмова вже у бота 🤖"
+
+
+async def test_a_malformed_manager_button_is_refused_with_an_alert(bot_client, telegram):
+    for forged in ("m:confirmed:abc", "m:nonsense:1", "m:", "bot:abc"):
+        press = Customer(bot_client, telegram, 530).press_update(forged)
+        press["callback_query"]["message"]["chat"] = {"id": MANAGERS, "type": "supergroup"}
+        before = len(telegram.calls_to("answerCallbackQuery"))
+        await bot_client.post("/telegram/webhook", json=press, headers=HEADERS)
+        for _ in range(100):  # calls are recorded without waking wait_for: poll
+            if len(telegram.calls_to("answerCallbackQuery")) > before:
+                break
+            await asyncio.sleep(0.05)
+        answer = telegram.calls_to("answerCallbackQuery")[-1].params
+        assert str(answer.get("show_alert")).lower() == "true", forged
