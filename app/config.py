@@ -283,6 +283,8 @@ class DialogSettings(BaseSettings):
     """From this confidence (below high) the customer is asked "is it one of these?"."""
     handoff_repost_minutes: int = Field(default=10, ge=1)
     """Minutes after which a hand-off nobody took is posted to the manager chat again."""
+    shop_contacts: str | None = Field(default=None, max_length=500)
+    """How customers reach the shop (phone, hours): told on a hand-off with no manager chat."""
 
 
 class AlertRoute(BaseModel):

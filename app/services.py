@@ -213,6 +213,7 @@ async def open_services(settings: Settings, *, seed_empty: bool = False) -> Asyn
             orders=orders,
             handoffs=handoffs,
             settings=settings.dialog,
+            staffed=settings.manager_chat_id is not None,
         )
         logger.info(
             "kramar ready (database: %s, cache: %s, model links: %d, embedder: %s)",

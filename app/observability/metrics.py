@@ -119,6 +119,11 @@ WEBHOOK_ACK = Histogram(
     "Time from a webhook request received to its 200 (the update is stored, not yet processed)",
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5),
 )
+BOT_HANDLER_ERRORS = Counter(
+    "bot_handler_errors_total",
+    "Updates whose handler failed unexpectedly, by kind; the chat got an apology, no retry",
+    ["kind"],
+)
 ALERTS_FORWARDED = Counter(
     "alerts_forwarded_total",
     "Alertmanager notifications forwarded to the staff chat, by status",
@@ -172,6 +177,7 @@ def _init_series() -> None:
         for reason in get_args(EscalationReason):
             ESCALATIONS.labels(level, reason)
     for kind in get_args(UpdateKind):
+        BOT_HANDLER_ERRORS.labels(kind)
         for outcome in get_args(UpdateOutcome):
             TELEGRAM_UPDATES.labels(kind, outcome)
     for status in get_args(OrderStatusLabel):

@@ -40,7 +40,7 @@ from app.orders.phone import normalize_phone
 from app.orders.status import EDITABLE, DeliveryMethod, OrderStatus, can_change
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Collection, Mapping
 
     from sqlalchemy import Row
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -438,6 +438,7 @@ class OrderService:
         actor: str,
         note: str | None = None,
         idempotency_key: str | None = None,
+        only_from: Collection[OrderStatus] | None = None,
     ) -> schemas.Order:
         """Move the order to `to` if `TRANSITIONS` allows it, recording who did it.
 
@@ -445,6 +446,8 @@ class OrderService:
         not open. Shipping takes the lines' pieces off on hand in the same transaction; since
         `shipped` is reached once, that happens exactly once. A repeated `idempotency_key`
         returns the order unchanged.
+        `only_from`: the statuses the caller's rule allows moving from, checked under the row
+        lock (`IllegalTransitionError` otherwise).
         """
         async with self._session_factory() as session, session.begin():
             if idempotency_key is not None:
@@ -457,6 +460,8 @@ class OrderService:
                         f"{done.number}"
                     )
             order = await self._locked(session, order_id)
+            if only_from is not None and order.status not in only_from:
+                raise IllegalTransitionError(order.number, order.status, to)
             self._apply(order, to, actor, note, idempotency_key)
             if to is OrderStatus.SHIPPED:
                 # Variant rows before the status change is flushed: its trigger takes the
@@ -468,10 +473,19 @@ class OrderService:
         ORDERS.labels(status=to.value).inc()
         return answer
 
-    async def cancel(self, order_id: int, actor: str, reason: str) -> schemas.Order:
-        """Cancel the order, releasing its reservation; a second cancel is
-        `IllegalTransitionError`."""
-        return await self.change_status(order_id, OrderStatus.CANCELLED, actor, note=reason)
+    async def cancel(
+        self,
+        order_id: int,
+        actor: str,
+        reason: str,
+        *,
+        only_from: Collection[OrderStatus] | None = None,
+    ) -> schemas.Order:
+        """Cancel the order, releasing its reservation; a second cancel is `IllegalTransitionError`,
+        and so is one from a status outside `only_from`."""
+        return await self.change_status(
+            order_id, OrderStatus.CANCELLED, actor, note=reason, only_from=only_from
+        )
 
     async def expire_reservations(self, now: datetime | None = None) -> int:
         """Cancel drafts whose reservation lapsed (their pieces are available again); how many.

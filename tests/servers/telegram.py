@@ -7,10 +7,10 @@ deleteWebhook, getWebhookInfo and getUpdates (a short long poll over updates a t
 
 It checks what Telegram checks and tests tend to trip on: the token (401), unknown methods (404),
 HTML that Telegram would refuse ("can't parse entities"), texts over 4096 and captions over 1024
-UTF-16 code units, edits that change nothing. Tests script failures with `fail()` (429 with
-retry_after, 5xx, 403 for a blocked bot), slow answers with `delay()` and `hang()`, files that
-lie about their size (`add_file(declared_size=...)`) and failing downloads, and read back
-`calls`, `downloads` and `sent()`.
+UTF-16 code units, callback data over 64 bytes, edits that change nothing. Tests script
+failures with `fail()` (429 with retry_after, 5xx, 403 for a blocked bot), slow answers with
+`delay()` and `hang()`, files that lie about their size (`add_file(declared_size=...)`) and
+failing downloads, and read back `calls`, `downloads` and `sent()`.
 """
 
 from __future__ import annotations
@@ -422,6 +422,7 @@ class TelegramServer(LoopbackServer):
         text = str(params.get("text") or "")
         parse_mode = params.get("parse_mode") or None
         _check_text(text, parse_mode, 4096, "message is too long")
+        _check_markup(params.get("reply_markup"))
         return self._deliver(
             Sent(
                 method="sendMessage",
@@ -442,6 +443,7 @@ class TelegramServer(LoopbackServer):
         parse_mode = params.get("parse_mode") or None
         if caption is not None:
             _check_text(str(caption), parse_mode, 1024, "message caption is too long")
+        _check_markup(params.get("reply_markup"))
         return self._deliver(
             Sent(
                 method="sendPhoto",
@@ -517,6 +519,7 @@ class TelegramServer(LoopbackServer):
     def _api_editmessagereplymarkup(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         old = self._editable(params)
         markup = params.get("reply_markup")
+        _check_markup(markup)
         if markup == old.reply_markup:
             raise TelegramError(400, "Bad Request: message is not modified")
         return self._edit(
@@ -695,6 +698,17 @@ def _check_text(text: str, parse_mode: Any, limit: int, too_long: str) -> None:
         raise TelegramError(400, "Bad Request: message text is empty")
     if utf16_length(visible) > limit:
         raise TelegramError(400, f"Bad Request: {too_long}")
+
+
+def _check_markup(markup: Any) -> None:
+    """Telegram refuses inline buttons whose callback data is not 1-64 bytes."""
+    if not isinstance(markup, dict):
+        return
+    for row in markup.get("inline_keyboard", []):
+        for button in row:
+            data = button.get("callback_data")
+            if data is not None and not 1 <= len(str(data).encode()) <= 64:
+                raise TelegramError(400, "Bad Request: BUTTON_DATA_INVALID")
 
 
 def _chat(chat_id: int, first_name: str = "Olena") -> dict[str, Any]:

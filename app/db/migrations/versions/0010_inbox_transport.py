@@ -1,7 +1,7 @@
 """Telegram transport: fenced inbox leases, rejected updates, the registered webhook.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-02
 """
 

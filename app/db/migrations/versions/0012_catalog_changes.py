@@ -13,7 +13,7 @@ imported, so an operator restart or a resumed watch imports nothing that was imp
 and a database restored from an older backup is brought up to date again.
 
 Revision ID: 0012
-Revises: 0008
+Revises: 0010
 Create Date: 2026-12-01
 """
 
