@@ -24,13 +24,13 @@ from prometheus_client import REGISTRY
 
 from app.config import get_settings
 from tests.operator.catalogs import NAMESPACE
+from tests.operator.manifests import PEERING_YAML
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 CONFIGMAPS = "v1/configmaps"
 PEERINGS = "kopf.dev/v1/kopfpeerings"
-PEERING_YAML = Path(__file__).resolve().parents[2] / "operator" / "peering.yaml"
 # Requests the tests make carry this, so the operator's own calls can be told apart.
 TEST_AGENT = "kramar-tests"
 
