@@ -140,10 +140,15 @@ def env_sources(container: dict[str, Any], objects: list[Manifest]) -> dict[str,
 
 
 def env_values(
-    container: dict[str, Any], objects: list[Manifest], *, pod_name: str = "pod-0"
+    container: dict[str, Any],
+    objects: list[Manifest],
+    *,
+    pod_name: str = "pod-0",
+    namespace: str = "shop",
 ) -> dict[str, str]:
-    """The environment `container` runs with: Secrets the chart renders are read, others stand
-    as "secret:NAME:KEY"; metadata.name is `pod_name`; $(VAR) references are expanded."""
+    """The environment `container` runs with: Secrets among `objects` are read, others stand as
+    "secret:NAME:KEY"; the pod is `pod_name` in `namespace`; $(VAR) references are expanded."""
+    fields = {"metadata.name": pod_name, "metadata.namespace": namespace}
     secrets = {
         (secret["metadata"]["name"], key): base64.b64decode(value).decode()
         for secret in of_kind(objects, "Secret")
@@ -160,6 +165,5 @@ def env_values(
         elif source[0] == "secret":
             values[name] = secrets.get((source[1], source[2]), f"secret:{source[1]}:{source[2]}")
         else:
-            assert source[1] == "metadata.name", source
-            values[name] = pod_name
+            values[name] = fields[source[1]]
     return values

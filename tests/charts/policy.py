@@ -20,12 +20,13 @@ PINNED = re.compile(r"^[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}$")
 REFERENCE = re.compile(r"^\$\([A-Z_]+\)$")
 
 
-def _holds_secret(annotation: Any) -> bool:
+def holds_secret(annotation: Any) -> bool:
+    """Whether a settings field of this type holds a SecretStr anywhere inside."""
     if annotation is SecretStr:
         return True
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return any(_holds_secret(field.annotation) for field in annotation.model_fields.values())
-    return any(_holds_secret(arg) for arg in get_args(annotation))
+        return any(holds_secret(field.annotation) for field in annotation.model_fields.values())
+    return any(holds_secret(arg) for arg in get_args(annotation))
 
 
 def plain_settings(model: type[BaseSettings] = Settings) -> set[str]:
@@ -37,7 +38,7 @@ def plain_settings(model: type[BaseSettings] = Settings) -> set[str]:
         annotation = field.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseSettings):
             found |= plain_settings(annotation)
-        elif not _holds_secret(annotation):
+        elif not holds_secret(annotation):
             found.add((prefix + name).upper())
     return found
 

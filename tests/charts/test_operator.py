@@ -6,21 +6,15 @@ embedder, and its Role is operator/rbac.yaml. So the chart and the operator cann
 
 from __future__ import annotations
 
-import os
-import tomllib
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 import yaml
 
-from app.cli import main, operator_command
-from app.config import OperatorSettings, Settings, describe_settings
 from tests.charts.helm import (
     CHART,
     CI_VALUES,
     HELMS,
-    ROOT,
     Manifest,
     env_sources,
     env_values,
@@ -30,10 +24,16 @@ from tests.charts.helm import (
     render,
     values_args,
 )
-from tests.operator.manifests import PEERING_YAML, ROLE, allowed
+from tests.charts.operator_checks import (
+    assert_role_is_operator_rbac,
+    assert_runs_kramar_operator,
+    assert_settings_fit_the_pod,
+    assert_variables_are_settings,
+    settings_of,
+)
+from tests.operator.manifests import PEERING_YAML
 
 OPERATOR = "shop-kramar-operator"
-PEERING_RULE = {("kopf.dev", "kopfpeerings", verb) for verb in ("list", "watch", "patch")}
 
 
 def operator_on(path) -> bool:
@@ -59,53 +59,25 @@ def operator_container(objects: list[Manifest]) -> dict[str, Any]:
     return container
 
 
-def settings_of(container, objects, monkeypatch, tmp_path) -> Settings:
-    """The settings `kramar` reads in `container` (no .env file, no variable of this machine)."""
-    monkeypatch.chdir(tmp_path)
-    for name in [name for name in os.environ if name.startswith("KRAMAR_")]:
-        monkeypatch.delenv(name)
-    for name, value in env_values(container, objects).items():
-        monkeypatch.setenv(name, value)
-    return Settings()
-
-
 def test_the_shapes_include_the_operator_on_and_off():
     assert SHAPES and len(SHAPES) < len(CI_VALUES)
 
 
 @pytest.mark.parametrize("values", SHAPES)
 def test_the_operators_command_line_is_one_kramar_operator_takes(values):
-    container = operator_container(shape(values))
-    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    argv = [*container["command"], *container.get("args", [])]
-
-    assert argv[0] == "kramar" and scripts["scripts"]["kramar"] == "app.cli:main"
-    group = main.make_context("kramar", argv[1:])
-    name, command, rest = main.resolve_command(group, argv[1:])
-    assert command is operator_command
-    # Raises on an option `kramar operator` does not have (the chart once passed --peering).
-    parsed = command.make_context(name, rest, parent=group)
-    assert parsed.params == {"namespaces": (), "all_namespaces": False}, "settings come from env"
+    assert_runs_kramar_operator(operator_container(shape(values)))
 
 
 @pytest.mark.parametrize("values", SHAPES)
 def test_every_operator_variable_is_a_setting_kramar_reads(values):
     objects = shape(values)
-    sources = env_sources(operator_container(objects), objects)
-    settings = {name for name, _default, _doc in describe_settings()}
-    operator = {f"KRAMAR_OPERATOR_{name.upper()}" for name in OperatorSettings.model_fields}
-    chart_own = {"DATABASE_PASSWORD", "POD_ID"}
 
-    assert sorted(n for n in sources if n not in settings | chart_own) == []
-    assert {n for n in sources if n.startswith("KRAMAR_OPERATOR_")} <= operator
-    assert {
-        "KRAMAR_OPERATOR_NAMESPACES",
-        "KRAMAR_OPERATOR_PEERING",
-        "KRAMAR_OPERATOR_LIVENESS_URL",
-        "KRAMAR_OPERATOR_METRICS_PORT",
-    } <= sources.keys()
-    # kopf's identity in the peering is the pod's name.
-    assert sources["POD_ID"] == ("field", "metadata.name")
+    assert_variables_are_settings(operator_container(objects), objects)
+
+
+def watched(values) -> list[str]:
+    inputs = yaml.safe_load(values.read_text(encoding="utf-8")) or {}
+    return list((inputs.get("operator") or {}).get("watchNamespaces") or ["shop"])
 
 
 @pytest.mark.parametrize("values", SHAPES)
@@ -115,20 +87,13 @@ def test_the_operators_settings_agree_with_its_ports_probes_and_peering(
     objects = shape(values)
     container = operator_container(objects)
     settings = settings_of(container, objects, monkeypatch, tmp_path).operator
-    ports = {port["name"]: port["containerPort"] for port in container["ports"]}
-    liveness = urlsplit(settings.liveness_url)
-    inputs = yaml.safe_load(values.read_text(encoding="utf-8")) or {}
-    watched = (inputs.get("operator") or {}).get("watchNamespaces") or ["shop"]
-
-    assert settings.namespaces == watched, "without namespaces `kramar operator` refuses to run"
-    assert ports == {"liveness": liveness.port, "metrics": settings.metrics_port}
-    for probe in (container["livenessProbe"], container["readinessProbe"]):
-        assert probe["httpGet"] == {"path": liveness.path, "port": "liveness"}
-    assert liveness.hostname == "0.0.0.0", "the kubelet probes the pod's address"
     peerings = of_kind(objects, "KopfPeering")
+
+    assert_settings_fit_the_pod(container, settings)
+    assert settings.namespaces == watched(values)
     if settings.peering:
         assert sorted((p["metadata"]["namespace"], p["metadata"]["name"]) for p in peerings) == [
-            (namespace, settings.peering) for namespace in sorted(watched)
+            (namespace, settings.peering) for namespace in sorted(watched(values))
         ]
     else:
         assert not peerings
@@ -173,23 +138,15 @@ def test_the_operator_uses_the_apps_database_and_embedder(values, monkeypatch, t
 @pytest.mark.parametrize("values", SHAPES)
 def test_the_operators_role_is_operator_rbac_yaml_in_each_watched_namespace(values):
     objects = shape(values)
-    container = operator_container(objects)
-    peering = env_values(container, objects)["KRAMAR_OPERATOR_PEERING"]
-    expected = allowed(yaml.safe_load(ROLE.read_text(encoding="utf-8")))
-    if not peering:
-        expected -= PEERING_RULE
-    inputs = yaml.safe_load(values.read_text(encoding="utf-8")) or {}
-    watched = (inputs.get("operator") or {}).get("watchNamespaces") or ["shop"]
+    peering = env_values(operator_container(objects), objects)["KRAMAR_OPERATOR_PEERING"]
+    roles, bindings = of_kind(objects, "Role"), of_kind(objects, "RoleBinding")
 
-    assert allowed(yaml.safe_load(ROLE.read_text(encoding="utf-8"))) >= PEERING_RULE
     assert not of_kind(objects, "ClusterRole") and not of_kind(objects, "ClusterRoleBinding")
-    roles = of_kind(objects, "Role")
-    assert sorted(role["metadata"]["namespace"] for role in roles) == sorted(watched)
+    assert sorted(role["metadata"]["namespace"] for role in roles) == sorted(watched(values))
     for role in roles:
         assert role["metadata"]["name"] == OPERATOR
-        assert allowed(role) == expected
-    bindings = of_kind(objects, "RoleBinding")
-    assert sorted(binding["metadata"]["namespace"] for binding in bindings) == sorted(watched)
+        assert_role_is_operator_rbac(role, peering=bool(peering))
+    assert sorted(b["metadata"]["namespace"] for b in bindings) == sorted(watched(values))
     for binding in bindings:
         assert binding["roleRef"] == {
             "apiGroup": "rbac.authorization.k8s.io",
