@@ -6,21 +6,12 @@ on SIGTERM."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import signal
-import sys
-from pathlib import Path
-
 from tests.charts.helm import HELMS, env_values, named, render
-from tests.operator.catalogs import NAMESPACE, catalog_yaml, product
+from tests.operator.catalogs import NAMESPACE
 from tests.operator.conftest import PEERINGS, Kube, eventually
-from tests.operator.test_cli import fetch
-from tests.operator.test_e2e import KEY, synced
+from tests.operator.test_cli import sync_in_a_process
 from tests.servers.redis import free_port
 
-ROOT = Path(__file__).resolve().parents[2]
 OPERATOR = "shop-kramar-operator"
 POD = f"{OPERATOR}-5d8f7c9b6-x2x4k"
 
@@ -47,32 +38,18 @@ async def test_the_charts_operator_deployment_runs_and_syncs(kube, operator_env)
     peering = kube.declare_peering(named(objects, "KopfPeering", OPERATOR))
     argv = [*container["command"], *container["args"]]
     probe = container["livenessProbe"]["httpGet"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KRAMAR_")} | chart_env
 
-    assert argv[0] == "kramar" and peering == chart_env["KRAMAR_OPERATOR_PEERING"]
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "app.cli", *argv[1:],
-        env=env, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        await eventually(kube.watching, seconds=60)
-        await kube.create_configmap("catalog", data={KEY: catalog_yaml([product(1)])})
-        await synced(kube, "catalog")
-
-        async def counted() -> bool:
-            status, body = await fetch(f"http://127.0.0.1:{metrics}/metrics")
-            line = 'catalog_syncs_total{outcome="synced",trigger="configmap"} 1.0'
-            return status == 200 and line in body
-
-        await eventually(counted)
-        status, body = await fetch(f"http://127.0.0.1:{liveness}{probe['path']}")
-        assert status == 200 and json.loads(body)["index_sync"]["started"] is True
+    async def named_by_its_pod() -> None:
         # kopf's identity in the peering is the pod's name (POD_ID).
         await eventually(lambda: peers(kube, peering) == [POD])
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        output, _ = await asyncio.wait_for(proc.communicate(), 30)
-    assert proc.returncode == 0, output.decode()[-3000:]
+
+    assert argv[0] == "kramar" and peering == chart_env["KRAMAR_OPERATOR_PEERING"]
+    await sync_in_a_process(
+        kube,
+        argv[1:],
+        chart_env,
+        metrics_url=f"http://127.0.0.1:{metrics}/metrics",
+        liveness_url=f"http://127.0.0.1:{liveness}{probe['path']}",
+        while_running=named_by_its_pod,
+    )
     assert peers(kube, peering) == [], "left the peering"
-    lines = [line for line in output.decode().splitlines() if line.strip()]
-    assert lines and all(json.loads(line)["level"] for line in lines), "one JSON object a line"
