@@ -141,6 +141,13 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             ttl=settings.cache.product_ttl,
             version=version.current,
         )
+        photo_index = CatalogPhotoIndex(
+            db.session_factory,
+            version,
+            feature_memory_bytes=settings.vision.feature_memory_mb << 20,
+        )
+        photo_index.start()  # built while the rest starts up; the first photo waits for the rest
+        stack.push_async_callback(photo_index.close)
         identifier = PhotoIdentifier(
             cache=VisionCache(
                 backend,
@@ -148,12 +155,13 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 settings.cache.vision_max_distance,
                 settings.vision.match_max_color_distance,
             ),
-            index=CatalogPhotoIndex(db.session_factory, version),
+            index=photo_index,
             cards=cards.get,
             version=version,
             settings=settings.vision,
             model=ModelVision(chain, top_skus, cards.get, settings.vision, k=settings.rag.top_k),
         )
+        stack.callback(identifier.close)
         orders = OrderService(
             db.session_factory, reservation_minutes=settings.orders.reservation_minutes
         )
