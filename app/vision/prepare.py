@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from app.vision.features import FEATURE_SIDE, MAX_KEYPOINTS, Features, extract
+from app.vision.features import FEATURE_SIDE, MAX_KEYPOINTS, Features, extract, to_ycbcr
 from app.vision.intake import decode_image
 
 if TYPE_CHECKING:
@@ -49,17 +49,20 @@ class View:
     mirrored: Features
 
 
-def decode_grey(data: bytes, *, max_bytes: int, max_pixels: int, side: int) -> NDArray[np.uint8]:
-    """The photo decoded safely (limits, EXIF, trimmed bars), greyscale, longest side <= side."""
+def decode_ycbcr(data: bytes, *, max_bytes: int, max_pixels: int, side: int) -> NDArray[np.uint8]:
+    """The photo decoded safely (limits, EXIF, trimmed bars) as YCbCr (h, w, 3), longest side
+    <= side; channel 0 is the grey level."""
     img = decode_image(data, max_bytes=max_bytes, max_pixels=max_pixels, max_side=side)
-    return np.asarray(img.convert("L"))
+    return to_ycbcr(img)
 
 
 def regions(
-    grey: NDArray[np.uint8], limit: int = MAX_VIEWS
+    picture: NDArray[np.uint8], limit: int = MAX_VIEWS
 ) -> list[tuple[float, float, float, float]]:
     """The largest busy regions of a picture as boxes in shares of its sides, largest first;
-    the whole picture when one region covers most of it or nothing stands out."""
+    the whole picture when one region covers most of it or nothing stands out. `picture` is
+    YCbCr or greyscale; only the grey levels are looked at."""
+    grey = np.ascontiguousarray(picture[..., 0] if picture.ndim == 3 else picture)
     height, width = grey.shape
     scale = _ANALYSIS_SIDE / max(height, width)
     small = np.asarray(
@@ -108,32 +111,34 @@ def prepare(data: bytes, *, max_bytes: int, max_pixels: int) -> list[View]:
 
     Raises `app.vision.errors.ImageRejectedError` like `decode_image`.
     """
-    grey = decode_grey(data, max_bytes=max_bytes, max_pixels=max_pixels, side=FEATURE_SIDE)
-    boxes = regions(grey)
+    picture = decode_ycbcr(data, max_bytes=max_bytes, max_pixels=max_pixels, side=FEATURE_SIDE)
+    boxes = regions(picture)
+    height, width = picture.shape[:2]
     largest = max(
-        max((right - left) * grey.shape[1], (bottom - top) * grey.shape[0])
-        for left, top, right, bottom in boxes
+        max((right - left) * width, (bottom - top) * height) for left, top, right, bottom in boxes
     )
-    source = grey
+    source = picture
     if largest < SMALL_ITEM * FEATURE_SIDE:
         # The item is small in the picture, or the picture is small after the trim of bars and
         # borders (a JPEG is decoded at a fraction of its size before it is trimmed): decode
         # once more, bigger, so the item keeps the detail the photo has.
-        larger = decode_grey(data, max_bytes=max_bytes, max_pixels=max_pixels, side=MAX_DECODE_SIDE)
-        if max(larger.shape) > max(grey.shape):
+        larger = decode_ycbcr(
+            data, max_bytes=max_bytes, max_pixels=max_pixels, side=MAX_DECODE_SIDE
+        )
+        if max(larger.shape[:2]) > max(height, width):
             source = larger
     return [_view(source, box) for box in boxes]
 
 
-def _view(grey: NDArray[np.uint8], box: tuple[float, float, float, float]) -> View:
-    height, width = grey.shape
+def _view(picture: NDArray[np.uint8], box: tuple[float, float, float, float]) -> View:
+    height, width = picture.shape[:2]
     left, top, right, bottom = box
-    crop = grey[
+    crop = picture[
         round(top * height) : round(bottom * height), round(left * width) : round(right * width)
     ]
     if crop.size == 0:
-        crop = grey
-    side = max(crop.shape)
+        crop = picture
+    side = max(crop.shape[:2])
     if side > FEATURE_SIDE:
         scale = FEATURE_SIDE / side
         crop = cv2.resize(  # type: ignore[assignment]
@@ -148,4 +153,6 @@ def _view(grey: NDArray[np.uint8], box: tuple[float, float, float, float]) -> Vi
 
 def catalog_features(data: bytes, *, max_bytes: int, max_pixels: int) -> Features:
     """Features of a catalog photo: the whole picture at FEATURE_SIDE, as the shop shows it."""
-    return extract(decode_grey(data, max_bytes=max_bytes, max_pixels=max_pixels, side=FEATURE_SIDE))
+    return extract(
+        decode_ycbcr(data, max_bytes=max_bytes, max_pixels=max_pixels, side=FEATURE_SIDE)
+    )

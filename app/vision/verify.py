@@ -14,7 +14,7 @@ images are handled by the caller, which verifies the mirrored query against the 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import cv2
 import numpy as np
@@ -62,19 +62,28 @@ def match(query: Features, candidate: Features) -> tuple[NDArray[np.intp], NDArr
     return found[:, 0].astype(np.intp), found[:, 1].astype(np.intp)
 
 
-def inliers(query: Features, candidate: Features) -> int:
-    """How many matches a plausible homography from `query` onto `candidate` explains (0: none
-    found or implausible)."""
+class Verification(NamedTuple):
+    """What one candidate's verification found."""
+
+    inliers: int
+    """Matches a plausible homography explains (0: none found or implausible)."""
+    colour_distance: int
+    """Median, over the inliers, of the larger chroma difference (Cb or Cr, 0-255) between the
+    two pictures at the matched keypoints; 0 when there are no inliers."""
+
+
+def verify(query: Features, candidate: Features) -> Verification:
+    """Match `query` onto `candidate` and count what a plausible homography explains."""
     q_index, c_index = match(query, candidate)
     if q_index.size < MIN_MATCHES:
-        return 0
+        return Verification(0, 0)
     source = query.points[q_index]
     target = candidate.points[c_index]
     homography, mask = cv2.findHomography(
         source, target, RANSAC_METHOD, REPROJECTION_PX, maxIters=RANSAC_ITERATIONS, confidence=0.995
     )
     if homography is None or mask is None:
-        return 0
+        return Verification(0, 0)
     kept = mask.ravel().astype(bool)
     if not _plausible(
         np.asarray(homography, dtype=np.float64),
@@ -83,8 +92,17 @@ def inliers(query: Features, candidate: Features) -> int:
         target[kept],
         candidate.size,
     ):
-        return 0
-    return int(kept.sum())
+        return Verification(0, 0)
+    chroma = np.abs(
+        query.colours[q_index[kept]].astype(np.int16)
+        - candidate.colours[c_index[kept]].astype(np.int16)
+    )
+    return Verification(int(kept.sum()), int(np.median(chroma.max(axis=1))))
+
+
+def inliers(query: Features, candidate: Features) -> int:
+    """How many matches a plausible homography from `query` onto `candidate` explains."""
+    return verify(query, candidate).inliers
 
 
 def _plausible(

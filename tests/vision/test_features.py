@@ -38,9 +38,10 @@ def test_stored_features_come_back_the_same():
     data = features.encode(found)
     back = features.decode(data)
 
-    assert len(data) == 7 + len(found) * 36  # about 18 KB for 500 keypoints
+    assert len(data) == 7 + len(found) * 38  # about 19 KB for 500 keypoints
     assert back.size == found.size
     assert np.array_equal(back.descriptors, found.descriptors)
+    assert np.array_equal(back.colours, found.colours)
     assert np.abs(back.points - found.points).max() <= 1 / 32
 
 
@@ -51,6 +52,15 @@ def test_any_stored_bytes_decode_or_raise_a_value_error(data):
     except ValueError:
         return
     assert found.descriptors.shape[0] == found.points.shape[0]
+
+
+def test_each_keypoint_keeps_the_colour_around_it():
+    red = catalog_features(demo_photo("KR-SH-002.png"), **LIMITS)  # a red checked shirt
+    grey = catalog_features(demo_photo("KR-SW-001.png"), **LIMITS)  # a grey sweatshirt
+
+    # Cr (red-difference) well above grey's 128 on the red shirt, near 128 on the grey one.
+    assert np.median(red.colours[:, 1]) > 150
+    assert abs(int(np.median(grey.colours[:, 1])) - 128) < 12
 
 
 def test_features_of_another_version_are_refused():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.vision import matcher
-from app.vision.matcher import FeatureVerdict, decide, settle, verify_candidates
+from app.vision.matcher import Best, FeatureVerdict, decide, settle, verify_candidates
 from app.vision.prepare import prepare
 from app.vision.verify import inliers
 from tests.vision.conftest import LIMITS, demo_catalog_photos, feature_index
@@ -95,7 +95,11 @@ def test_a_look_alike_not_in_the_catalog_gets_no_card():
 
 def test_of_two_look_alikes_in_the_catalog_the_customer_is_asked():
     """The two beige belted coats: with neither clearly ahead, both are offered."""
-    per_sku = {"KR-CT-001": (40, 5, False), "KR-CT-002": (31, 9, False), "KR-TS-001": (4, 1, False)}
+    per_sku = {
+        "KR-CT-001": Best(40, 5, False),
+        "KR-CT-002": Best(31, 9, False),
+        "KR-TS-001": Best(4, 1, False),
+    }
 
     verdict = decide(per_sku)
 
@@ -116,9 +120,9 @@ def test_of_two_look_alikes_in_the_catalog_the_customer_is_asked():
     ],
 )
 def test_the_acceptance_rule_needs_inliers_and_a_margin(best, second, band):
-    per_sku = {"KR-A": (best, 1, False)}
+    per_sku = {"KR-A": Best(best, 1, False)}
     if second:
-        per_sku["KR-B"] = (second, 2, False)
+        per_sku["KR-B"] = Best(second, 2, False)
 
     verdict = decide(per_sku)
 
@@ -129,6 +133,15 @@ def test_the_acceptance_rule_needs_inliers_and_a_margin(best, second, band):
         assert matcher.ASK_CONFIDENCE <= verdict.confidence < matcher.CARD_CONFIDENCE
     else:
         assert verdict.sku is None
+
+
+def test_a_match_in_other_colours_is_asked_about_not_carded():
+    """Many inliers, but the matched keypoints differ in colour (a green quilted sweatshirt on
+    the black quilted jacket): the same cut or fabric in another colour is not the product."""
+    verdict = decide({"KR-JK-003": Best(60, 1, False, matcher.COLOUR_LIMIT + 4)})
+
+    assert verdict.sku == "KR-JK-003"
+    assert matcher.ASK_CONFIDENCE <= verdict.confidence < matcher.CARD_CONFIDENCE
 
 
 def test_a_weak_hash_match_and_a_weak_verification_that_disagree_ask_with_both():
