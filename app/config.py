@@ -81,7 +81,7 @@ class VisionSettings(BaseSettings):
     # The second stage: local features and geometric verification (issue 17).
     features: bool = True
     """Match local features (crops, mirror images, screenshots) when the hashes give no card."""
-    feature_memory_mb: int = Field(default=160, ge=1)
+    feature_memory_mb: int = Field(default=96, ge=1)
     """MB of catalog photo features kept in memory per replica; others are read when needed."""
     feature_workers: int = Field(default=2, ge=1, le=32)
     """Threads per replica that prepare and verify customer photos (bounds CPU and memory)."""

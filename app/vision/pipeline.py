@@ -119,7 +119,7 @@ class CatalogPhotoIndex:
         session_factory: async_sessionmaker[AsyncSession],
         version: CatalogVersion,
         *,
-        feature_memory_bytes: int = 160 << 20,
+        feature_memory_bytes: int = 96 << 20,
     ) -> None:
         self._session_factory = session_factory
         self._version = version
@@ -324,7 +324,8 @@ class CatalogPhotoIndex:
 
 
 def _typical_bytes() -> int:
-    return stored_features.MAX_KEYPOINTS * (8 + stored_features.DESCRIPTOR_BYTES)
+    """Memory of one photo's decoded features (float32 points, descriptors, colours)."""
+    return stored_features.MAX_KEYPOINTS * (8 + stored_features.DESCRIPTOR_BYTES + 2)
 
 
 def _decoded(data: bytes | None) -> Features | None:
