@@ -32,8 +32,9 @@ from app.orders.service import OrderService
 from app.rag.embedders import create_embedder
 from app.rag.indexer import reindex
 from app.rag.search import retrieve
+from app.vision.backfill import FeatureBackfill
 from app.vision.model import ModelVision
-from app.vision.pipeline import CatalogPhotoIndex, PhotoIdentifier
+from app.vision.pipeline import CatalogPhotoIndex, PhotoIdentifier, catalog_photo_hasher
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -148,6 +149,10 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         )
         photo_index.start()  # built while the rest starts up; the first photo waits for the rest
         stack.push_async_callback(photo_index.close)
+        # Photos stored without current features (before this version, or another vocabulary).
+        backfill = FeatureBackfill(db.session_factory, catalog_photo_hasher(settings.vision))
+        backfill.start()
+        stack.push_async_callback(backfill.close)
         identifier = PhotoIdentifier(
             cache=VisionCache(
                 backend,
