@@ -2,23 +2,27 @@
 UV ?= uv
 export UV_FROZEN := 1
 
-.PHONY: help install run test lint typecheck pytest bench photos clean
+.PHONY: help install system-deps run test lint typecheck pytest chart-docs fuzz bench photos eval clean
 
 help:
-	@echo "make run    - serve the demo catalog at http://127.0.0.1:8000 (embedded Postgres)"
-	@echo "make test   - ruff, mypy and pytest with coverage (needs redis-server: make system-deps)"
-	@echo "make bench  - print the benchmark table (needs wrk)"
-	@echo "make system-deps - install the Debian packages and helm the tests and benchmarks use"
+	@echo "make run         - serve the demo catalog at http://127.0.0.1:8000 (embedded Postgres)"
+	@echo "make test        - system deps, ruff, mypy, pytest with coverage (chart and manifest checks too)"
+	@echo "make system-deps - install the Debian packages, helm 3 and Helm 4 the tests use (as root)"
+	@echo "make chart-docs  - regenerate the values table of charts/kramar/README.md"
+	@echo "make fuzz        - a long schemathesis run over the whole HTTP API (no 5xx allowed)"
+	@echo "make bench       - print the benchmark table (needs wrk)"
+	@echo "make eval        - the evals (evals/README.md) with the embedder comparison; report in .kramar/evals"
 
 install:
 	$(UV) sync
 
+# As root: installs what is missing. Otherwise: names what is missing and stops `make test`.
 system-deps:
 	bash scripts/install-system-deps.sh
 
+# One process: `kramar serve` starts the embedded Postgres once, migrates it and, when it is
+# empty, imports the demo catalog (KRAMAR_CATALOG_FILE).
 run: install
-	$(UV) run kramar migrate
-	$(UV) run kramar catalog import --if-empty
 	$(UV) run kramar serve
 
 lint:
@@ -31,13 +35,25 @@ typecheck:
 pytest:
 	$(UV) run pytest --cov --cov-report=term -q
 
-test: install lint typecheck pytest
+test: system-deps install lint typecheck pytest
+
+chart-docs:
+	$(UV) run python -m scripts.chart_values_table --write
+
+# The same test `make test` runs, with 25x the generated requests per operation.
+fuzz: install
+	KRAMAR_FUZZ_EXAMPLES=500 $(UV) run pytest tests/test_api_fuzz.py -q -s -p no:logging
 
 bench: install
 	$(UV) run python -m benchmarks.run
 
 photos:
 	$(UV) run python scripts/generate_demo_photos.py
+
+# `make test` runs the offline evals as its gate (tests/evals/test_eval_command.py); this is the
+# full run by hand, e5 included in the embedder comparison.
+eval: install
+	$(UV) run kramar eval all
 
 clean:
 	rm -rf .kramar .coverage .pytest_cache .mypy_cache .ruff_cache

@@ -6,12 +6,18 @@ docstring; `kramar config` prints them all as the table in the README.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
 
 
 def _group(prefix: str) -> SettingsConfigDict:
@@ -22,6 +28,22 @@ def _group(prefix: str) -> SettingsConfigDict:
         extra="ignore",
         use_attribute_docstrings=True,
     )
+
+
+def refuse_blank_secret(value: SecretStr | None, variable: str) -> SecretStr | None:
+    """`value`, unless it is set but empty or whitespace: that would switch authentication off.
+
+    Unset (None) stays allowed: it turns the feature off, visibly.
+    """
+    if value is not None and not value.get_secret_value().strip():
+        raise ValueError(
+            f"{variable} is set but empty; give it a value, or unset it to turn the feature off"
+        )
+    return value
+
+
+# What Telegram accepts as a webhook secret_token (setWebhook refuses anything else).
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class DatabaseSettings(BaseSettings):
@@ -138,8 +160,8 @@ class RagSettings(BaseSettings):
 
     model_config = _group("KRAMAR_RAG_")
 
-    embedder: Literal["hashing", "openai"] = "hashing"
-    """hashing: local character n-grams, no network; openai: an OpenAI-compatible endpoint."""
+    embedder: Literal["hashing", "e5", "openai"] = "hashing"
+    """hashing: character n-grams; e5: local multilingual-e5-small (kramar[e5]); openai: an API."""
     openai_model: str = "text-embedding-3-small"
     """Embedding model when embedder=openai."""
     openai_dim: int = Field(default=1536, ge=1, le=16000)
@@ -150,6 +172,29 @@ class RagSettings(BaseSettings):
     """API key of the embedding endpoint."""
     top_k: int = Field(default=3, ge=1, le=20)
     """Products put into a prompt (the RAG top-k)."""
+    sync: Literal["inprocess", "operator", "off"] = "inprocess"
+    """Who re-embeds products after catalog writes: inprocess (kramar serve), operator, or off."""
+    sync_debounce_seconds: float = Field(default=2.0, ge=0, le=60)
+    """Seconds catalog notifications are gathered before the products they name are re-embedded."""
+    sync_reconcile_seconds: float = Field(default=300.0, ge=1)
+    """Seconds between full content-hash checks of the index that heal a missed notification."""
+
+
+class OperatorSettings(BaseSettings):
+    """The kopf operator (`kramar operator`): catalog ConfigMaps and the RAG index sync."""
+
+    model_config = _group("KRAMAR_OPERATOR_")
+
+    namespaces: list[str] = Field(default_factory=list)
+    """Namespaces watched for ConfigMaps labelled kramar.io/catalog, as JSON; or --namespace."""
+    liveness_url: str = "http://0.0.0.0:8080/healthz"
+    """URL kopf serves its liveness probe on; empty: no probe."""
+    metrics_port: int = Field(default=9090, ge=0, le=65535)
+    """Port of the operator's Prometheus /metrics; 0: not served."""
+    peering: str = "kramar"
+    """kopf peering name (one active operator at a time); empty: standalone, no peering objects."""
+    retry_seconds: float = Field(default=5.0, gt=0)
+    """Seconds before the first retry of a sync the database or embedder failed (then doubled)."""
 
 
 class TelegramSettings(BaseSettings):
@@ -177,6 +222,23 @@ class TelegramSettings(BaseSettings):
     """Seconds between two messages to one chat (Telegram allows about one per second)."""
     global_interval_seconds: float = Field(default=1 / 30, ge=0)
     """Seconds between two messages overall, shared by replicas through Redis (30/s)."""
+    download_timeout_seconds: float = Field(default=20.0, gt=0)
+    """Seconds one photo download may take (tried twice) before the customer is asked to resend."""
+    retention_days: int = Field(default=30, ge=1)
+    """Days a processed update (names, phones, file ids) stays in the inbox before deletion."""
+    dead_retention_days: int = Field(default=90, ge=1)
+    """Days a dead or rejected update is kept for a person to read before deletion."""
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret_usable(cls, value: SecretStr | None) -> SecretStr | None:
+        value = refuse_blank_secret(value, "KRAMAR_TELEGRAM_WEBHOOK_SECRET")
+        if value is not None and not _WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError(
+                "KRAMAR_TELEGRAM_WEBHOOK_SECRET may hold only A-Z, a-z, 0-9, _ and -"
+                " (1-256 characters): Telegram refuses any other secret"
+            )
+        return value
 
 
 class OrderSettings(BaseSettings):
@@ -188,10 +250,39 @@ class OrderSettings(BaseSettings):
     """Minutes a chosen variant stays reserved while the customer checks out."""
 
 
+THRESHOLDS_FILE = Path("data/thresholds.yaml")
+"""Dialog thresholds derived by `kramar eval --write-thresholds` (relative to the working
+directory, like the catalog file); its `dialog:` section gives the defaults below."""
+
+
 class DialogSettings(BaseSettings):
-    """The conversation: confidence bands of photo answers and hand-off timing."""
+    """The conversation: confidence bands of photo answers and hand-off timing.
+
+    Defaults come from THRESHOLDS_FILE when it exists (measured, see evals/README.md), else from
+    the code; KRAMAR_DIALOG_* variables override both.
+    """
 
     model_config = _group("KRAMAR_DIALOG_")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources = (init_settings, env_settings, dotenv_settings)
+        if not THRESHOLDS_FILE.is_file():
+            return sources
+        thresholds = YamlConfigSettingsSource(
+            settings_cls,
+            yaml_file=THRESHOLDS_FILE,
+            yaml_file_encoding="utf-8",
+            yaml_config_section="dialog",
+        )
+        return (*sources, thresholds)
 
     high_confidence: float = Field(default=0.8, ge=0, le=1)
     """From this confidence a photo answer is the product card."""
@@ -199,6 +290,8 @@ class DialogSettings(BaseSettings):
     """From this confidence (below high) the customer is asked "is it one of these?"."""
     handoff_repost_minutes: int = Field(default=10, ge=1)
     """Minutes after which a hand-off nobody took is posted to the manager chat again."""
+    shop_contacts: str | None = Field(default=None, max_length=500)
+    """How customers reach the shop (phone, hours): told on a hand-off with no manager chat."""
 
 
 class AlertRoute(BaseModel):
@@ -221,6 +314,11 @@ class AlertSettings(BaseSettings):
     """Alertmanager base URL for silences, e.g. http://alertmanager:9093; unset: no buttons."""
     silence_users: list[int] = Field(default_factory=list)
     """Telegram user ids allowed to press the silence buttons."""
+
+    @field_validator("token")
+    @classmethod
+    def _token_not_blank(cls, value: SecretStr | None) -> SecretStr | None:
+        return refuse_blank_secret(value, "KRAMAR_ALERTS_TOKEN")
 
 
 class Settings(BaseSettings):
@@ -261,10 +359,16 @@ class Settings(BaseSettings):
     vision: VisionSettings = Field(default_factory=VisionSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     rag: RagSettings = Field(default_factory=RagSettings)
+    operator: OperatorSettings = Field(default_factory=OperatorSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     orders: OrderSettings = Field(default_factory=OrderSettings)
     dialog: DialogSettings = Field(default_factory=DialogSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+
+    @field_validator("admin_token")
+    @classmethod
+    def _admin_token_not_blank(cls, value: SecretStr | None) -> SecretStr | None:
+        return refuse_blank_secret(value, "KRAMAR_ADMIN_TOKEN")
 
     @model_validator(mode="after")
     def _webhook_needs_a_secret(self) -> Settings:
@@ -278,6 +382,28 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read from the environment once."""
     return Settings()
+
+
+def _groups() -> list[type[BaseSettings]]:
+    """`Settings` and every nested group of it."""
+    groups: list[type[BaseSettings]] = [Settings]
+    for field in Settings.model_fields.values():
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseSettings):
+            groups.append(field.annotation)
+    return groups
+
+
+def explain_invalid(error: ValidationError) -> str:
+    """A `ValidationError` of the settings as lines a person can act on, one per variable."""
+    prefixes = {g.__name__: str(g.model_config.get("env_prefix", "")) for g in _groups()}
+    prefix = prefixes.get(error.title, "KRAMAR_")
+    lines = []
+    for problem in error.errors(include_url=False, include_input=False):
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        where = "_".join(str(part) for part in problem["loc"])
+        variable = (prefix + where).upper() if where else prefix.rstrip("_")
+        lines.append(message if variable in message else f"{variable}: {message}")
+    return "invalid configuration:\n" + "\n".join(f"  - {line}" for line in lines)
 
 
 def describe_settings() -> list[tuple[str, str, str]]:

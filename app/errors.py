@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from asyncpg import DataError
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -64,6 +65,24 @@ def service_unavailable(
     return _json(503, "the database is unavailable; try again shortly")
 
 
+def database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[dict[str, Any]]:
+    """A value Postgres refused (SQLSTATE class 22: out of range, untranslatable, bad escape)
+    is the request's fault: 422. The API checks fields first (app/inputs.py), so this is the
+    net under a check that was missed; anything else is ours: 500."""
+    # SQLAlchemy wraps the driver's error; asyncpg's own is the adapter error's cause.
+    for error in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        sqlstate = getattr(error, "sqlstate", None)
+        if isinstance(error, DataError) or (isinstance(sqlstate, str) and sqlstate[:2] == "22"):
+            logger.warning(
+                "value refused by the database in %s %s: %s",
+                request.method,
+                request.url.path,
+                error,
+            )
+            return _json(422, "a value in the request is out of range or cannot be stored")
+    return internal_error(request, exc)
+
+
 def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     logger.exception("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
     return _json(500, "internal error; it has been logged")
@@ -75,7 +94,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     HTTPException: http_error,
     OperationalError: service_unavailable,
     SchemaBehindError: service_unavailable,
-    DBAPIError: internal_error,
+    DBAPIError: database_error,
     OSError: service_unavailable,
     Exception: internal_error,
 }

@@ -19,6 +19,7 @@ from app.catalog.api import AdminCatalogController, AdminProductController, Prod
 from app.config import Settings, get_settings
 from app.errors import EXCEPTION_HANDLERS
 from app.health import live, ready
+from app.inputs import ExactNumbersRequest, refuse_nul_parameters
 from app.observability.api import MetricsController
 from app.observability.tracing import configure_tracing
 from app.orders.api import AdminOrderController
@@ -78,6 +79,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=state,
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
+        guards=[refuse_nul_parameters],
+        request_class=ExactNumbersRequest,
         request_max_body_size=MAX_BODY_BYTES,
         # Logging is ours (app/observability/logs.py): Litestar's default config would add a
         # second root handler that neither redacts secrets nor writes JSON.

@@ -18,6 +18,7 @@ from app.cache.product import ProductCache
 from app.cache.session import SessionCache
 from app.cache.vision import VisionCache
 from app.catalog.errors import PhotoNotFoundError
+from app.catalog.importer import count_products, import_catalog, load_catalog
 from app.catalog.service import CatalogService, load_card
 from app.catalog.version import CatalogVersion
 from app.db.runtime import Database, open_database
@@ -32,6 +33,7 @@ from app.orders.service import OrderService
 from app.rag.embedders import create_embedder
 from app.rag.indexer import reindex
 from app.rag.search import retrieve
+from app.rag.sync import IndexSync
 from app.vision.backfill import FeatureBackfill
 from app.vision.model import ModelVision
 from app.vision.pipeline import CatalogPhotoIndex, PhotoIdentifier, catalog_photo_hasher
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
 
     from app.cache.backend import CacheBackend
     from app.config import Settings
+    from app.rag.embedders import Embedder
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +64,8 @@ class Services:
     orders: OrderService
     conversation: Conversation
     handoffs: Handoffs
+    agent: TextAgent
+    embedder: Embedder
 
 
 class FirstPhotos:
@@ -111,9 +116,32 @@ async def expire_reservations(orders: OrderService) -> None:
             logger.info("%d lapsed reservation(s) cancelled, stock returned", expired)
 
 
+async def seed_empty_catalog(settings: Settings, db: Database) -> None:
+    """Load KRAMAR_CATALOG_FILE into a database that has no products yet.
+
+    The first `make run` or `docker run` then has a shop to show, imported by the one process
+    that already started the embedded Postgres.
+    """
+    if await count_products(db.session_factory):
+        return
+    items = await asyncio.to_thread(
+        load_catalog,
+        settings.catalog_file,
+        max_catalog_bytes=settings.max_catalog_bytes,
+        max_photo_bytes=settings.max_photo_bytes,
+    )
+    plan = await import_catalog(
+        db.session_factory, items, photo_hasher=catalog_photo_hasher(settings.vision)
+    )
+    logger.info("empty embedded database: %s: %s", settings.catalog_file, plan.summary())
+
+
 @asynccontextmanager
-async def open_services(settings: Settings) -> AsyncIterator[Services]:
+async def open_services(settings: Settings, *, seed_empty: bool = False) -> AsyncIterator[Services]:
+    """Open everything; an empty embedded database (or any, with `seed_empty`) is seeded."""
     async with open_database(settings) as db, AsyncExitStack() as stack:
+        if db.embedded or seed_empty:
+            await seed_empty_catalog(settings, db)
         version = CatalogVersion(db.engine)
         await version.start()
         stack.push_async_callback(version.stop)
@@ -131,6 +159,17 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             logger.info("text index: %s", report.summary())
         except Exception:  # retrieval falls back to full-text search; the shop still serves
             logger.exception("could not update the text index; run `kramar reindex`")
+        if settings.rag.sync == "inprocess":
+            # No operator deployed: this process keeps the index in step with catalog writes.
+            sync = IndexSync(
+                db.engine,
+                db.session_factory,
+                embedder,
+                debounce_seconds=settings.rag.sync_debounce_seconds,
+                reconcile_seconds=settings.rag.sync_reconcile_seconds,
+            )
+            await sync.start()
+            stack.push_async_callback(sync.stop)
 
         async def top_skus(query: str, k: int) -> list[str]:
             hits = await retrieve(db.session_factory, embedder, query, k=k)
@@ -187,6 +226,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             orders=orders,
             handoffs=handoffs,
             settings=settings.dialog,
+            staffed=settings.manager_chat_id is not None,
         )
         logger.info(
             "kramar ready (database: %s, cache: %s, model links: %d, embedder: %s)",
@@ -208,4 +248,6 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             orders=orders,
             conversation=conversation,
             handoffs=handoffs,
+            agent=agent,
+            embedder=embedder,
         )

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from app.catalog.service import CatalogService
 from app.config import DatabaseSettings, Settings
+from app.dialog import callbacks
 from app.dialog.engine import Customer
 from app.orders.models import Order
 from app.orders.status import OrderStatus
@@ -54,9 +55,14 @@ def _offers(replies: list[Reply], data: str) -> bool:
     return any(b.data == data for r in replies for row in r.buttons for b in row)
 
 
-async def converse(
-    conversation: Conversation, chat_id: int, colour_index: int, timings: list[list[float]]
-) -> None:
+def _button(replies: list[Reply], prefix: str) -> str | None:
+    return next(
+        (b.data for r in replies for row in r.buttons for b in row if b.data.startswith(prefix)),
+        None,
+    )
+
+
+async def converse(conversation: Conversation, chat_id: int, timings: list[list[float]]) -> None:
     """The 8 turns of one sale; raises if any turn does not lead where the script expects."""
     customer = Customer(chat_id, name="Олена")
     event = 0
@@ -66,7 +72,13 @@ async def converse(
         event += 1
         return f"{chat_id}:{event}"
 
-    colour = f"c:{SKU}:{SIZE}:{colour_index}"
+    colour = callbacks.reserve(SKU, SIZE, COLOUR)
+    summary: list[Reply] = []
+
+    async def typed_address() -> list[Reply]:
+        summary[:] = await conversation.text(customer, "Київ, 25", event_id=key())
+        return summary
+
     steps: list[tuple[Callable[[], Awaitable[list[Reply]]], Callable[[list[Reply]], bool]]] = [
         (
             lambda: conversation.text(customer, "є костюм мрія?", event_id=key()),
@@ -92,12 +104,11 @@ async def converse(
             lambda: conversation.callback(customer, "d:np", event_id=key()),
             lambda r: bool(r),
         ),
+        (typed_address, lambda r: _button(r, "ok:") is not None),
         (
-            lambda: conversation.text(customer, "Київ, 25", event_id=key()),
-            lambda r: _offers(r, "ok"),
-        ),
-        (
-            lambda: conversation.callback(customer, "ok", event_id=key()),
+            lambda: conversation.callback(
+                customer, _button(summary, "ok:") or "ok", event_id=key()
+            ),
             lambda r: any("прийнято" in reply.text for reply in r),
         ),
     ]
@@ -113,20 +124,19 @@ async def main() -> list[Row]:
     total = CONCURRENT * PER_CUSTOMER
     async with demo_database() as (engine, session_factory):
         async with CatalogService(session_factory) as catalog:
-            product = await catalog.set_stock(SKU, SIZE, COLOUR, total + 10)
-        colour_index = product.colours.index(COLOUR)
+            await catalog.set_stock(SKU, SIZE, COLOUR, total + 10)
         url = SecretStr(engine.url.render_as_string(hide_password=False))
         settings = Settings(database=DatabaseSettings(url=url), log_level="WARNING")
         async with open_services(settings) as services:
             conversation = services.conversation
             warm: list[list[float]] = [[] for _ in TURNS]
-            await converse(conversation, 1, colour_index, warm)  # caches, pool, plans
+            await converse(conversation, 1, warm)  # caches, pool, plans
 
             timings: list[list[float]] = [[] for _ in TURNS]
 
             async def customer(slot: int) -> None:
                 for n in range(PER_CUSTOMER):
-                    await converse(conversation, 10_000 + slot * 1_000 + n, colour_index, timings)
+                    await converse(conversation, 10_000 + slot * 1_000 + n, timings)
 
             started = time.perf_counter()
             await asyncio.gather(*(customer(slot) for slot in range(CONCURRENT)))

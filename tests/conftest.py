@@ -16,6 +16,7 @@ from app.db.engine import create_engine, create_session_factory
 from app.db.models import metadata
 from tests.servers.postgres import TestPostgres
 from tests.servers.redis import RedisServer
+from tests.servers.telegram import TelegramServer
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -87,6 +88,13 @@ async def fx_redis_url(redis_server: RedisServer) -> str:
     await client.flushall()
     await client.aclose()
     return redis_server.url
+
+
+@pytest.fixture(name="telegram")
+def fx_telegram() -> Iterator[TelegramServer]:
+    """The Telegram Bot API stand-in on a free port, for a real aiogram Bot."""
+    with TelegramServer() as server:
+        yield server
 
 
 pytest_plugins = ["tests.fixtures_app", "tests.fixtures_cli", "tests.fixtures_demo"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -46,3 +46,14 @@ def fx_app(settings: Settings) -> Litestar:
 async def fx_client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
     async with AsyncTestClient(app) as client:
         yield client
+
+
+def run_in(loop: Any, coroutine: Any) -> Any:
+    """Run `coroutine` on `loop` (a test's running loop) from another thread, and wait.
+
+    Hypothesis cannot drive async tests itself: an async test runs its `@given` function with
+    `asyncio.to_thread`, and that function reaches the app (bound to the test's loop) by this.
+    """
+    import asyncio
+
+    return asyncio.run_coroutine_threadsafe(coroutine, loop).result(60)

@@ -7,21 +7,18 @@ Telegram has accepted every part of every message; a repeat after that is a no-o
 from __future__ import annotations
 
 import logging
-import secrets
 from typing import Any
 
 from litestar import Controller, MediaType, Request, Response, post
-from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotAuthorizedException
-from litestar.handlers.base import BaseRouteHandler
 from litestar.status_codes import HTTP_200_OK
 from pydantic import ValidationError
 
 from app.alerts.errors import AlertError, AlertsUnavailableError
 from app.alerts.schemas import Notification
 from app.alerts.service import AlertForwarder
+from app.auth import bearer_guard
 
 logger = logging.getLogger(__name__)
 
@@ -32,20 +29,8 @@ MAX_NOTIFICATION_BYTES = 4 * 1024 * 1024
 Forwarder = NamedDependency[AlertForwarder]
 
 
-def alerts_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Allow the request only with `Authorization: Bearer <KRAMAR_ALERTS_TOKEN>`."""
-    token = connection.app.state.settings.alerts.token
-    scheme, _sep, given = connection.headers.get("authorization", "").partition(" ")
-    # compare_digest: the time taken must not reveal how much of the token matched.
-    if (
-        token is None
-        or scheme.lower() != "bearer"
-        or not secrets.compare_digest(given.strip().encode(), token.get_secret_value().encode())
-    ):
-        raise NotAuthorizedException(
-            detail="send the header 'Authorization: Bearer <KRAMAR_ALERTS_TOKEN>'",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+alerts_guard = bearer_guard(lambda settings: settings.alerts.token, "KRAMAR_ALERTS_TOKEN")
+"""Allow the request only with `Authorization: Bearer <KRAMAR_ALERTS_TOKEN>`."""
 
 
 def provide_forwarder(state: State) -> AlertForwarder:

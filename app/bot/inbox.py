@@ -8,13 +8,18 @@ redelivery into a no-op. Workers then take updates under a lease:
   its chat is still pending (leased or not), so a chat's messages never overtake each other;
 - several replicas at once: `FOR UPDATE SKIP LOCKED` lets claimers pass each other's rows;
 - crash-safe: a lease that runs out (the process died) makes the update available again;
-- poison-safe: after `max_attempts` the update is set aside as `dead` and kept for a person.
+- poison-safe: after `max_attempts` the update is set aside as `dead` and kept for a person;
+  a failure that can never succeed (`permanent=True`) is set aside at once;
+- fenced: each claim carries a fresh lease token, and finishing, failing, renewing or releasing
+  acts only on rows still held under that token, so a worker whose lease ran out cannot touch
+  an update another worker has taken since. A running turn renews its lease (`renew`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -23,6 +28,7 @@ import asyncpg
 from sqlalchemy import text
 
 from app.bot.models import DEAD, DONE, PENDING
+from app.bot.updates import RejectedUpdateError, shown_body
 from app.db.listen import listen_forever, raw_dsn
 
 if TYPE_CHECKING:
@@ -39,6 +45,12 @@ PUT_POOL_SIZE = 10
 
 class InboxUnavailableError(Exception):
     """The database did not take the update; the webhook answers 503 and Telegram retries."""
+
+
+# Postgres rejects the value itself (out of range, untranslatable): retrying cannot help.
+# Anything else (connection, schema behind, permissions) is ours to fix, and Telegram keeps
+# the update meanwhile.
+_REFUSED_VALUES = (asyncpg.DataError,)
 
 
 MESSAGE_FIELDS = ("message", "edited_message", "business_message")
@@ -82,6 +94,21 @@ def chat_key(update: dict[str, Any]) -> int:
     return -int(update["update_id"])
 
 
+def customer_chat(update: dict[str, Any]) -> int | None:
+    """The private chat to answer when the update cannot be processed; None for groups and
+    updates without a customer (the managers' chat learns of failures from the logs)."""
+    message = _message(update)
+    callback = update.get("callback_query")
+    if message is None and isinstance(callback, dict) and isinstance(callback.get("message"), dict):
+        message = callback["message"]
+    if message is None or not isinstance(message.get("chat"), dict):
+        return None
+    chat = message["chat"]
+    if chat.get("type") != "private" or not isinstance(chat.get("id"), int):
+        return None
+    return int(chat["id"])
+
+
 def media_group(update: dict[str, Any]) -> str | None:
     message = _message(update)
     if message is None or not message.get("media_group_id"):
@@ -101,6 +128,8 @@ class Claimed:
     received_at_epoch: float
     traces: list[dict[str, str]] = field(default_factory=list, repr=False)
     """Trace contexts of the requests that stored these updates (for span links)."""
+    lease_token: str = ""
+    """The claim's fence: only the holder of this token may finish, fail or renew it."""
 
 
 # The head of each chat's queue that is available now and not leased, oldest first. Earlier
@@ -130,7 +159,7 @@ _CLAIM = text(
     )
     UPDATE telegram_inbox t
     SET locked_until = now() + CAST(:lease AS interval), locked_by = :worker,
-        attempts = t.attempts + 1
+        lease_token = CAST(:token AS uuid), attempts = t.attempts + 1
     WHERE t.update_id IN (SELECT update_id FROM heads UNION SELECT update_id FROM parts)
     RETURNING t.update_id, t.chat_key, t.kind, t.media_group_id, t.payload, t.attempts,
               extract(epoch FROM t.received_at) AS received, t.trace_context
@@ -141,8 +170,8 @@ _CLAIM = text(
 # time. Set aside, so the chat's later updates are not blocked behind them forever.
 _BURY = text(
     """
-    UPDATE telegram_inbox SET status = 'dead', locked_until = NULL,
-        last_error = coalesce(last_error, 'lease expired on the last attempt')
+    UPDATE telegram_inbox SET status = 'dead', locked_until = NULL, lease_token = NULL,
+        processed_at = now(), last_error = coalesce(last_error, 'lease expired on the last attempt')
     WHERE status = 'pending' AND attempts >= :max_attempts
       AND (locked_until IS NULL OR locked_until < now())
     RETURNING update_id
@@ -160,6 +189,39 @@ _PUT = """
     ON CONFLICT (update_id) DO NOTHING
     RETURNING update_id, pg_notify('kramar_inbox', '')
 """
+
+_REJECT = "INSERT INTO telegram_rejected (update_id, reason, body) VALUES ($1, $2, $3)"
+
+# Retention, a batch at a time: SKIP LOCKED lets replicas purge side by side without waiting,
+# and a short statement never holds locks for long.
+_PURGE_BATCH = 1000
+_PURGE = {
+    "done": text(
+        """
+        DELETE FROM telegram_inbox WHERE update_id IN (
+            SELECT update_id FROM telegram_inbox
+            WHERE status = 'done' AND processed_at < now() - CAST(:age AS interval)
+            LIMIT :batch FOR UPDATE SKIP LOCKED)
+        """
+    ),
+    "dead": text(
+        """
+        DELETE FROM telegram_inbox WHERE update_id IN (
+            SELECT update_id FROM telegram_inbox
+            WHERE status = 'dead'
+              AND coalesce(processed_at, received_at) < now() - CAST(:age AS interval)
+            LIMIT :batch FOR UPDATE SKIP LOCKED)
+        """
+    ),
+    "rejected": text(
+        """
+        DELETE FROM telegram_rejected WHERE id IN (
+            SELECT id FROM telegram_rejected
+            WHERE received_at < now() - CAST(:age AS interval)
+            LIMIT :batch FOR UPDATE SKIP LOCKED)
+        """
+    ),
+}
 
 _STATS = text(
     """
@@ -185,16 +247,18 @@ class Inbox:
         self._engine = engine
         self.worker_id = worker_id
         self._lease = timedelta(seconds=lease_seconds)
+        self.lease_seconds = lease_seconds
         self.max_attempts = max_attempts
         self._album_wait = timedelta(seconds=album_wait_seconds)
         self._backoff = retry_backoff_seconds
         self._pool: asyncpg.Pool | None = None
 
     async def put(self, update: dict[str, Any], trace: dict[str, str] | None = None) -> bool:
-        """Store `update` (a dict with an int `update_id`); False if it was stored before.
+        """Store `update` (as `app.bot.updates.accept` returns it); False if stored before.
 
         `trace`: the request's trace context, so the worker's span can link back to it.
-        Raises `InboxUnavailableError` when the database cannot take it.
+        Raises `InboxUnavailableError` when the database cannot take it now, and
+        `RejectedUpdateError` when it never will (a value Postgres refuses).
         """
         group = media_group(update)
         wait = self._album_wait if group is not None else timedelta(0)
@@ -212,9 +276,27 @@ class Inbox:
                     wait,
                     timeout=PUT_TIMEOUT,
                 )
+        except _REFUSED_VALUES as error:
+            raise RejectedUpdateError(
+                f"the database refused a value: {error}"[:500], str(update["update_id"])
+            ) from error
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
             raise InboxUnavailableError(type(error).__name__) from error
         return row is not None
+
+    async def reject(self, error: RejectedUpdateError, body: bytes) -> None:
+        """Record an update that can never be processed, with the reason, for a person.
+
+        Raises `InboxUnavailableError` when the database cannot take the record.
+        """
+        try:
+            pool = await self._put_pool()
+            async with pool.acquire(timeout=PUT_TIMEOUT) as conn:
+                await conn.execute(
+                    _REJECT, error.update_id, error.reason, shown_body(body), timeout=PUT_TIMEOUT
+                )
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as failure:
+            raise InboxUnavailableError(type(failure).__name__) from failure
 
     async def _put_pool(self) -> asyncpg.Pool:
         # The webhook's one statement on asyncpg directly: 0.8 ms against 3 ms through the ORM
@@ -237,6 +319,7 @@ class Inbox:
         """Take up to `limit` chats' next updates under a lease."""
         if limit <= 0:
             return []
+        token = str(uuid.uuid4())
         async with self._engine.begin() as conn:
             buried = (await conn.execute(_BURY, {"max_attempts": self.max_attempts})).all()
             for (update_id,) in buried:
@@ -249,6 +332,7 @@ class Inbox:
                         "limit": limit,
                         "lease": self._lease,
                         "worker": self.worker_id,
+                        "token": token,
                     },
                 )
             ).all()
@@ -264,50 +348,98 @@ class Inbox:
                 attempts=max(r.attempts for r in parts),
                 received_at_epoch=float(min(r.received for r in parts)),
                 traces=[r.trace_context for r in parts if r.trace_context],
+                lease_token=token,
             )
             for key, parts in groups.items()
         ]
 
-    async def done(self, claimed: Claimed) -> None:
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                text(
-                    "UPDATE telegram_inbox SET status = :done, processed_at = now(),"
-                    " locked_until = NULL WHERE update_id = ANY(:ids) AND locked_by = :worker"
-                ),
-                {"done": DONE, "ids": claimed.update_ids, "worker": self.worker_id},
-            )
+    async def done(self, claimed: Claimed) -> bool:
+        """Mark processed; False (and nothing changed) if the lease was lost to another worker."""
+        return await self._fenced(
+            claimed,
+            "status = :done, processed_at = now(), locked_until = NULL, lease_token = NULL",
+            done=DONE,
+        )
 
-    async def failed(self, claimed: Claimed, error: str) -> bool:
-        """Record a failed attempt; True if the update is now set aside as dead."""
-        dead = claimed.attempts >= self.max_attempts
+    async def failed(self, claimed: Claimed, error: str, *, permanent: bool = False) -> str:
+        """Record a failed attempt: "retry" (backing off), "dead" (set aside) or "lost".
+
+        `permanent`: the update can never succeed (a fault in the update or in the code, not
+        an outage), so it is set aside at once instead of blocking its chat for every retry.
+        "lost": the lease had passed to another worker, whose attempt this does not touch.
+        """
+        dead = permanent or claimed.attempts >= self.max_attempts
         backoff = timedelta(seconds=self._backoff * 2 ** (claimed.attempts - 1))
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                text(
-                    "UPDATE telegram_inbox SET status = :status, locked_until = NULL,"
-                    " available_at = now() + CAST(:backoff AS interval), last_error = :error"
-                    " WHERE update_id = ANY(:ids)"
-                ),
-                {
-                    "status": DEAD if dead else PENDING,
-                    "backoff": backoff,
-                    "error": error[:4000],
-                    "ids": claimed.update_ids,
-                },
-            )
-        return dead
+        held = await self._fenced(
+            claimed,
+            "status = :status, locked_until = NULL, lease_token = NULL,"
+            " available_at = now() + CAST(:backoff AS interval), last_error = :error,"
+            " processed_at = CASE WHEN :dead THEN now() END",
+            status=DEAD if dead else PENDING,
+            dead=dead,
+            backoff=backoff,
+            error=error[:4000],
+        )
+        if not held:
+            return "lost"
+        return "dead" if dead else "retry"
 
-    async def release(self, claimed: Claimed) -> None:
+    async def renew(self, claimed: Claimed) -> bool:
+        """Extend the lease of a turn still running; False if it was lost meanwhile."""
+        return await self._fenced(
+            claimed, "locked_until = now() + CAST(:lease AS interval)", lease=self._lease
+        )
+
+    async def release(self, claimed: Claimed) -> bool:
         """Give an update back untouched (a graceful stop interrupted it)."""
+        return await self._fenced(
+            claimed, "locked_until = NULL, lease_token = NULL, attempts = attempts - 1"
+        )
+
+    async def _fenced(self, claimed: Claimed, assignments: str, **values: object) -> bool:
+        """`UPDATE ... SET assignments` on the claimed rows this worker still holds under the
+        claim's token; True if it held all of them."""
+        statement = text(
+            f"UPDATE telegram_inbox SET {assignments}"  # noqa: S608 (fixed fragments only)
+            " WHERE update_id = ANY(:ids) AND status = 'pending'"
+            " AND locked_by = :worker AND lease_token = CAST(:token AS uuid)"
+        )
+        params = {
+            "ids": claimed.update_ids,
+            "worker": self.worker_id,
+            "token": claimed.lease_token,
+            **values,
+        }
         async with self._engine.begin() as conn:
-            await conn.execute(
-                text(
-                    "UPDATE telegram_inbox SET locked_until = NULL, attempts = attempts - 1"
-                    " WHERE update_id = ANY(:ids) AND locked_by = :worker AND status = 'pending'"
-                ),
-                {"ids": claimed.update_ids, "worker": self.worker_id},
+            changed = (await conn.execute(statement, params)).rowcount
+        if changed < len(claimed.update_ids):
+            logger.warning(
+                "update %s: lease lost to another worker (%d of %d rows still held)",
+                claimed.update_ids[0],
+                changed,
+                len(claimed.update_ids),
             )
+        return changed == len(claimed.update_ids)
+
+    async def purge(self, *, done_days: int, dead_days: int) -> dict[str, int]:
+        """Delete processed updates older than `done_days`, and dead and rejected ones older
+        than `dead_days`; the number deleted of each. Safe on every replica at once."""
+        ages = {
+            "done": timedelta(days=done_days),
+            "dead": timedelta(days=dead_days),
+            "rejected": timedelta(days=dead_days),
+        }
+        deleted: dict[str, int] = {}
+        for kind, statement in _PURGE.items():
+            deleted[kind] = 0
+            while True:
+                async with self._engine.begin() as conn:
+                    params = {"age": ages[kind], "batch": _PURGE_BATCH}
+                    count = (await conn.execute(statement, params)).rowcount
+                deleted[kind] += count
+                if count < _PURGE_BATCH:
+                    break
+        return deleted
 
     async def stats(self) -> tuple[int, float]:
         """(pending updates, age in seconds of the oldest)."""
@@ -316,7 +448,7 @@ class Inbox:
         return int(count), float(age)
 
 
-__all__ = ["Claimed", "Inbox", "chat_key", "media_group", "update_kind"]
+__all__ = ["Claimed", "Inbox", "chat_key", "customer_chat", "media_group", "update_kind"]
 
 
 async def listen(engine: AsyncEngine, wake: Callable[[], None]) -> None:

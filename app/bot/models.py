@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text, func, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base
@@ -42,6 +42,8 @@ class InboxUpdate(Base):
     """Not taken before this: album parts wait for their siblings, failures back off."""
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     locked_by: Mapped[str | None] = mapped_column(String(120))
+    lease_token: Mapped[str | None] = mapped_column(UUID(as_uuid=False))
+    """A fresh token per claim: finishing, failing, renewing or releasing needs it (fencing)."""
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
     trace_context: Mapped[dict[str, str] | None] = mapped_column(JSONB)
@@ -55,4 +57,49 @@ class InboxUpdate(Base):
             "update_id",
             postgresql_where=text("status = 'pending'"),
         ),
+        # Retention deletes finished rows by age.
+        Index(
+            "ix_telegram_inbox_finished",
+            "status",
+            "processed_at",
+            postgresql_where=text("status <> 'pending'"),
+        ),
+    )
+
+
+class RejectedUpdate(Base):
+    """An update the webhook answered 200 but could never process (a permanent fault of its own).
+
+    Telegram would retry anything but a 2xx for a day; these cannot succeed however often they
+    come, so they are acknowledged and kept here, with the reason, for a person to read.
+    """
+
+    __tablename__ = "telegram_rejected"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    update_id: Mapped[str | None] = mapped_column(String(64))
+    """As text: the reason may be that it does not fit a BIGINT."""
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    """The request body as received (cut at 64 KiB, NUL characters removed)."""
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+
+    __table_args__ = (Index("ix_telegram_rejected_received_at", "received_at"),)
+
+
+class WebhookRegistration(Base):
+    """What this bot's webhook was last registered with, as a keyed hash.
+
+    Telegram reports the URL of a webhook but never its secret, so a changed secret is noticed
+    here: the HMAC (keyed with the bot token) of URL, secret and update types differs.
+    """
+
+    __tablename__ = "telegram_webhook"
+
+    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
+    registered_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
     )

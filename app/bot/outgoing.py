@@ -55,10 +55,22 @@ class Outgoing:
         self._backend = backend
         self.manager_chat_id = manager_chat_id
 
-    async def deliver(self, chat_id: int, replies: list[Reply]) -> None:
-        """Send `replies` in order: the customer's to `chat_id`, the rest to the managers."""
+    async def deliver(
+        self, chat_id: int, replies: list[Reply], *, pressed: int | None = None
+    ) -> None:
+        """Send `replies` in order: the customer's to `chat_id`, the rest to the managers.
+
+        `pressed`: the message whose button the customer pressed; replies that edit it
+        (`Reply.edit_pressed`) replace its buttons.
+        """
         contact_keyboard_shown = False
         for reply in replies:
+            if reply.edit_pressed:
+                if pressed is not None:
+                    keyboard = markup(reply)
+                    inline = keyboard if isinstance(keyboard, InlineKeyboardMarkup) else None
+                    await self.sender.edit_buttons(chat_id, pressed, inline)
+                continue
             target = self.manager_chat_id if reply.to_manager else chat_id
             if target is None:
                 logger.warning("no KRAMAR_MANAGER_CHAT_ID: a manager message was not sent")

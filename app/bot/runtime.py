@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
+import json
 import logging
 import os
 import socket
@@ -26,15 +29,19 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from aiogram.types import Update
 from opentelemetry.trace import SpanKind
+from sqlalchemy import text
 
 from app.alerts.service import AlertForwarder
+from app.bot.failures import TURN_FAILED
 from app.bot.flood import FloodLimiter
 from app.bot.handlers import build_router
-from app.bot.inbox import Claimed, Inbox, InboxUnavailableError, listen
+from app.bot.inbox import Claimed, Inbox, InboxUnavailableError, customer_chat, listen
 from app.bot.outgoing import Outgoing
 from app.bot.sender import Sender
+from app.bot.updates import RejectedUpdateError, accept
 from app.bot.worker import InboxWorker
 from app.dialog.replies import Reply, buttons
+from app.notices.outbox import deliver_forever
 from app.observability.metrics import (
     ANSWER_LATENCY,
     INBOX_OLDEST_PENDING,
@@ -48,6 +55,7 @@ if TYPE_CHECKING:
 
     from opentelemetry.util.types import AttributeValue
     from redis.asyncio import Redis
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
     from app.services import Services
 
@@ -56,6 +64,7 @@ logger = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
 STATS_INTERVAL = 5.0
 REPOST_CHECK_INTERVAL = 30
+RETENTION_INTERVAL = 3600
 POLL_TIMEOUT = 25
 
 
@@ -67,6 +76,7 @@ def build_dispatcher(services: Services, outgoing: Outgoing) -> Dispatcher:
         orders=services.orders,
         manager_chat_id=services.settings.manager_chat_id,
         max_photo_bytes=services.settings.vision.max_bytes,
+        download_timeout=services.settings.telegram.download_timeout_seconds,
         alerts=AlertForwarder(services.settings, outgoing.sender, services.db.engine),
     )
     dispatcher.include_router(build_router())
@@ -107,22 +117,61 @@ async def process_update(bot: Bot, dispatcher: Dispatcher, work: Claimed) -> Non
         await dispatcher.feed_update(bot, updates[0], **extra)
 
 
+async def apologize(sender: Sender, work: Claimed) -> None:
+    """Tell the customer that their update was set aside, instead of leaving them in silence."""
+    chat = customer_chat(work.payloads[0])
+    if chat is not None:
+        await sender.send_text(chat, TURN_FAILED)
+
+
 def record_outcome(work: Claimed, outcome: str, _seconds: float) -> None:
     TELEGRAM_UPDATES.labels(work.kind, outcome).inc()
     if outcome == "ok":
         ANSWER_LATENCY.observe(max(0.0, time.time() - work.received_at_epoch))
 
 
-async def ensure_webhook(bot: Bot, url: str, secret: str, allowed: list[str]) -> bool:
-    """Register the webhook unless Telegram already has this one; True if it was set."""
+def webhook_fingerprint(token: str, url: str, secret: str, allowed: list[str]) -> str:
+    """HMAC-SHA256, keyed with the bot token, of what a webhook is registered with.
+
+    Keyed, so the stored value reveals nothing about a short secret without the token.
+    """
+    message = "\n".join([url, secret, *sorted(allowed)]).encode()
+    return hmac.new(token.encode(), message, hashlib.sha256).hexdigest()
+
+
+_REGISTERED = text("SELECT fingerprint FROM telegram_webhook WHERE bot_id = :bot")
+_REGISTER = text(
+    """
+    INSERT INTO telegram_webhook (bot_id, fingerprint) VALUES (:bot, :fingerprint)
+    ON CONFLICT (bot_id) DO UPDATE SET fingerprint = excluded.fingerprint, registered_at = now()
+    """
+)
+
+
+async def ensure_webhook(
+    bot: Bot, engine: AsyncEngine, url: str, secret: str, allowed: list[str]
+) -> bool:
+    """Register the webhook unless Telegram already has this one; True if it was set.
+
+    Telegram reports the URL and update types but never the secret, so what was registered
+    last is kept in Postgres as a fingerprint: a changed secret registers again on the next
+    start, with no deleteWebhook by hand.
+    """
+    fingerprint = webhook_fingerprint(bot.token, url, secret, allowed)
+    async with engine.connect() as conn:
+        registered = await conn.scalar(_REGISTERED, {"bot": bot.id})
     info = await bot.get_webhook_info()
-    if info.url == url and sorted(info.allowed_updates or []) == sorted(allowed):
+    if (
+        info.url == url
+        and sorted(info.allowed_updates or []) == sorted(allowed)
+        and registered == fingerprint
+    ):
         return False
-    # The secret cannot be read back: a changed secret with the same URL needs a restart with
-    # the webhook deleted, or Telegram keeps sending the old one (documented in the README).
     await bot.set_webhook(
         url, secret_token=secret, allowed_updates=allowed, drop_pending_updates=False
     )
+    async with engine.begin() as conn:
+        await conn.execute(_REGISTER, {"bot": bot.id, "fingerprint": fingerprint})
     logger.info("webhook registered at %s for %s", url, ", ".join(allowed))
     return True
 
@@ -142,8 +191,12 @@ async def poll_updates(bot: Bot, inbox: Inbox, worker: InboxWorker, allowed: lis
             await asyncio.sleep(2)
             continue
         for update in updates:
+            raw = update.model_dump(mode="json", exclude_none=True, by_alias=True)
             try:
-                await inbox.put(update.model_dump(mode="json", exclude_none=True, by_alias=True))
+                try:
+                    await inbox.put(accept(raw))
+                except RejectedUpdateError as rejected:  # recorded, and the offset moves on
+                    await inbox.reject(rejected, json.dumps(raw, ensure_ascii=True).encode())
             except InboxUnavailableError:
                 logger.warning("inbox unavailable; the update is fetched again in 2 s")
                 await asyncio.sleep(2)
@@ -175,6 +228,35 @@ async def repost_handoffs(services: Services, outgoing: Outgoing) -> None:
                 await outgoing.deliver(due.chat_id, [reply])
         except Exception:
             logger.exception("reposting hand-offs failed; next try in %d s", REPOST_CHECK_INTERVAL)
+
+
+async def send_manager_notices(services: Services, outgoing: Outgoing) -> None:
+    """Send the notice outbox (`app.notices`) to the managers' chat, shared by replicas."""
+    chat_id = services.settings.manager_chat_id
+    if chat_id is None:
+        logger.warning("no KRAMAR_MANAGER_CHAT_ID: manager notices stay in manager_notices")
+        return
+
+    async def send(text: str) -> bool:
+        return bool(await outgoing.sender.send_text(chat_id, text))
+
+    await deliver_forever(
+        services.db.session_factory,
+        send,
+        interval=services.settings.telegram.poll_interval_seconds,
+    )
+
+
+async def purge_inbox(inbox: Inbox, done_days: int, dead_days: int) -> None:
+    """Delete old inbox rows at start and then hourly (every replica may: it is idempotent)."""
+    while True:
+        try:
+            deleted = await inbox.purge(done_days=done_days, dead_days=dead_days)
+            if any(deleted.values()):
+                logger.info("inbox retention deleted %s", deleted)
+        except Exception:
+            logger.exception("inbox retention failed; next try in %d s", RETENTION_INTERVAL)
+        await asyncio.sleep(RETENTION_INTERVAL)
 
 
 def flood_redis(services: Services) -> Redis | None:
@@ -215,6 +297,7 @@ async def run_bot(services: Services) -> AsyncIterator[TelegramBot | None]:
         concurrency=tg.workers,
         poll_interval=tg.poll_interval_seconds,
         on_outcome=record_outcome,
+        on_dead=partial(apologize, outgoing.sender),
     )
     telegram = TelegramBot(bot, dispatcher, inbox, worker, outgoing)
     allowed = dispatcher.resolve_used_update_types()
@@ -225,6 +308,7 @@ async def run_bot(services: Services) -> AsyncIterator[TelegramBot | None]:
             try:
                 await ensure_webhook(
                     bot,
+                    services.db.engine,
                     webhook_url(settings.public_url),
                     tg.webhook_secret.get_secret_value(),
                     allowed,
@@ -235,8 +319,12 @@ async def run_bot(services: Services) -> AsyncIterator[TelegramBot | None]:
         else:
             tasks.append(asyncio.create_task(poll_updates(bot, inbox, worker, allowed)))
         tasks.append(asyncio.create_task(report_backlog(inbox)))
+        tasks.append(
+            asyncio.create_task(purge_inbox(inbox, tg.retention_days, tg.dead_retention_days))
+        )
         if tg.workers > 0:
             tasks.append(asyncio.create_task(repost_handoffs(services, outgoing)))
+            tasks.append(asyncio.create_task(send_manager_notices(services, outgoing)))
             tasks.append(asyncio.create_task(listen(services.db.engine, worker.wake)))
             worker.start()
         else:

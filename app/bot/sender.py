@@ -21,7 +21,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.methods import SendMediaGroup, SendMessage, SendPhoto
+from aiogram.methods import EditMessageReplyMarkup, SendMediaGroup, SendMessage, SendPhoto
 from aiogram.types import BufferedInputFile, InputMediaPhoto, ReplyParameters
 
 from app.bot.text import CAPTION_LIMIT, TEXT_LIMIT, split_message
@@ -194,6 +194,18 @@ class Sender:
                 break
             sent += messages
         return sent
+
+    async def edit_buttons(
+        self, chat_id: int, message_id: int, reply_markup: InlineKeyboardMarkup | None = None
+    ) -> bool:
+        """Replace the inline keyboard under a sent message (None: remove it); False if
+        Telegram refused (the message is gone, or already has these buttons)."""
+        edited = await self._call(
+            EditMessageReplyMarkup(
+                chat_id=chat_id, message_id=message_id, reply_markup=reply_markup
+            )
+        )
+        return edited is not None
 
     async def _call(self, method: TelegramMethod[T]) -> T | None:
         """`method` after the flood limiter, retried as the module says; None if not sent."""

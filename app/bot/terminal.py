@@ -52,12 +52,17 @@ if TYPE_CHECKING:
 
     from aiogram.methods.base import TelegramMethod, TelegramType
 
+    from app.config import Settings
     from app.services import Services
 
 TAG = re.compile(r"<[^>]+>")
 CHAT_ID = 1
 MANAGERS = -1
 TOKEN = "1:terminal"  # noqa: S105 (never sent anywhere: the session prints instead)
+# Update ids unique within the process and, started from the clock in microseconds, across
+# restarts: effects are keyed by them (reserve:<update id>), so two chats (or two runs) that
+# counted from the same second shared reservations.
+_UPDATE_IDS = itertools.count(time.time_ns() // 1000)
 
 
 class TerminalSession(BaseSession):
@@ -138,20 +143,27 @@ def _read(path: Path) -> bytes:
     return path.expanduser().read_bytes()
 
 
-class TerminalChat:
-    """One customer (chat 1) talking to the shop."""
+def terminal_settings(settings: Settings) -> Settings:
+    """`settings` with the terminal as the managers' chat: `kramar chat` prints what managers
+    get, so hand-offs reach a person there as in Telegram (without it the conversation would
+    tell the customer that no manager can answer)."""
+    return settings.model_copy(update={"manager_chat_id": MANAGERS})
 
-    def __init__(self, services: Services, out: TextIO) -> None:
+
+class TerminalChat:
+    """One customer (chat `chat_id`, 1 unless told) talking to the shop."""
+
+    def __init__(self, services: Services, out: TextIO, *, chat_id: int = CHAT_ID) -> None:
         self.session = TerminalSession(out)
         self.bot = Bot(TOKEN, session=self.session)
         limiter = FloodLimiter(None, per_chat=0, overall=0)
         outgoing = Outgoing(Sender(self.bot, limiter), services.backend, MANAGERS)
         self.dispatcher = build_dispatcher(services, outgoing)
         self._out = out
-        self._updates = itertools.count(int(time.time()))
+        self._updates = _UPDATE_IDS
         self._messages = itertools.count(1)
-        self._user = User(id=CHAT_ID, is_bot=False, first_name="Гість")
-        self._chat = Chat(id=CHAT_ID, type="private")
+        self._user = User(id=chat_id, is_bot=False, first_name="Гість")
+        self._chat = Chat(id=chat_id, type="private")
 
     def _message(self, **fields: Any) -> Message:
         return Message(
@@ -194,7 +206,7 @@ class TerminalChat:
             contact = Contact(
                 phone_number=line.removeprefix("/contact").strip(),
                 first_name="Гість",
-                user_id=CHAT_ID,
+                user_id=self._user.id,
             )
             await self.feed(Update(update_id=update_id, message=self._message(contact=contact)))
         elif line.isdigit() and 1 <= int(line) <= len(self.session.buttons):

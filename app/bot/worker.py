@@ -4,6 +4,13 @@ One `InboxWorker` per process runs up to `concurrency` chats in parallel. It cla
 chats' next updates as it has free slots, and claims again whenever a slot frees, when the
 webhook stores something new in this process (`wake()`), or every `poll_interval` seconds (for
 updates other replicas stored, and for leases and back-offs that ran out).
+
+While a turn runs, a heartbeat renews its lease every third of the lease, so a turn longer than
+the lease (an album with slow model calls) is not taken over and answered twice; if the lease
+is lost all the same (the database was away for a whole lease and another worker took the
+update), the turn is cancelled rather than finished twice. A failure is retried only when it is
+an outage (`app.bot.failures.is_transient`); a permanent one is set aside at once. Either way,
+an update set aside gets `on_dead` called, which answers the customer.
 """
 
 from __future__ import annotations
@@ -13,6 +20,8 @@ import contextlib
 import logging
 import time
 from typing import TYPE_CHECKING
+
+from app.bot.failures import is_transient
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -31,12 +40,14 @@ class InboxWorker:
         concurrency: int = 8,
         poll_interval: float = 1.0,
         on_outcome: Callable[[Claimed, str, float], None] | None = None,
+        on_dead: Callable[[Claimed], Awaitable[None]] | None = None,
     ) -> None:
         self._inbox = inbox
         self._process = process
         self._concurrency = concurrency
         self._poll = poll_interval
         self._on_outcome = on_outcome
+        self._on_dead = on_dead
         self._wakeup = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
@@ -88,34 +99,78 @@ class InboxWorker:
 
     async def _run(self, work: Claimed) -> None:
         started = time.perf_counter()
+        turn = asyncio.current_task()
+        assert turn is not None
+        lost = asyncio.Event()
+        heartbeat = asyncio.create_task(self._heartbeat(work, turn, lost), name="lease-heartbeat")
         try:
             await self._process(work)
         except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(self._inbox.release(work))
-            raise
-        except Exception as error:
-            logger.exception(
-                "update %s failed (attempt %d of %d)",
-                work.update_ids[0],
-                work.attempts,
-                self._inbox.max_attempts,
-            )
-            try:
-                dead = await self._inbox.failed(work, f"{type(error).__name__}: {error}")
-            except Exception:
-                logger.exception("could not record the failure; the lease will expire")
-                return
-            self._report(work, "poisoned" if dead else "error", started)
+            if not lost.is_set():
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self._inbox.release(work))
+                raise
+            turn.uncancel()  # cancelled by our own heartbeat: another worker has the update
+            logger.error("update %s: lease lost mid-turn; turn abandoned", work.update_ids[0])
+            self._report(work, "lease_lost", started)
             return
+        except Exception as error:
+            await self._failed(work, error, started)
+            return
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
         try:
-            await self._inbox.done(work)
+            held = await self._inbox.done(work)
         except Exception:
             # Processed but not marked: the lease runs out and it runs again. Handlers with
             # effects are idempotent (orders by update id) for exactly this case.
             logger.exception("could not mark update %s done", work.update_ids[0])
             return
-        self._report(work, "ok", started)
+        self._report(work, "ok" if held else "lease_lost", started)
+
+    async def _failed(self, work: Claimed, error: Exception, started: float) -> None:
+        permanent = not is_transient(error)
+        logger.error(
+            "update %s failed (attempt %d of %d, %s)",
+            work.update_ids[0],
+            work.attempts,
+            self._inbox.max_attempts,
+            "permanent: set aside" if permanent else "transient: retried",
+            exc_info=error,
+        )
+        try:
+            outcome = await self._inbox.failed(
+                work, f"{type(error).__name__}: {error}", permanent=permanent
+            )
+        except Exception:
+            logger.exception("could not record the failure; the lease will expire")
+            return
+        if outcome == "dead" and self._on_dead is not None:
+            try:
+                await self._on_dead(work)
+            except Exception:
+                logger.exception("could not tell chat %s about its failed update", work.chat_key)
+        labels = {"dead": "poisoned", "retry": "error", "lost": "lease_lost"}
+        self._report(work, labels[outcome], started)
+
+    async def _heartbeat(
+        self, work: Claimed, turn: asyncio.Task[None], lost: asyncio.Event
+    ) -> None:
+        """Renew `work`'s lease every third of it; cancel `turn` if the lease was lost."""
+        interval = self._inbox.lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                held = await self._inbox.renew(work)
+            except Exception:  # the database is away: the lease still has two thirds to go
+                logger.warning("could not renew the lease of update %s", work.update_ids[0])
+                continue
+            if not held:
+                lost.set()
+                turn.cancel()
+                return
 
     def _report(self, work: Claimed, outcome: str, started: float) -> None:
         if self._on_outcome is not None:

@@ -26,6 +26,13 @@ class CacheBackend(Protocol):
     async def set(self, key: str, value: bytes, ttl: float) -> None:
         """Store `value` for `ttl` seconds."""
 
+    async def compare_and_set(
+        self, key: str, expected: bytes | None, value: bytes, ttl: float
+    ) -> bool:
+        """Store `value` for `ttl` seconds only if `key` still holds `expected` (None: the key
+        is absent); False when another writer changed it first. An unreachable backend counts
+        as stored: a write there is lost whatever we do."""
+
     async def delete(self, *keys: str) -> None:
         """Forget these keys."""
 

@@ -73,6 +73,18 @@ class MemoryBackend:
         """Store `value` for `ttl` seconds."""
         self._store(key, value, ttl)
 
+    async def compare_and_set(
+        self, key: str, expected: bytes | None, value: bytes, ttl: float
+    ) -> bool:
+        """Store `value` only if `key` still holds `expected` (None: absent); atomic, as it
+        never awaits."""
+        entry = self._lookup(key)
+        current = entry.value if entry is not None and isinstance(entry.value, bytes) else None
+        if current != expected:
+            return False
+        self._store(key, value, ttl)
+        return True
+
     async def delete(self, *keys: str) -> None:
         """Forget these keys."""
         for key in keys:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -23,6 +24,20 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+# SET only if the key holds the value whose SHA-1 is ARGV[1] ('' : only if absent). The digest,
+# not the value, travels: a session is up to tens of kilobytes.
+_COMPARE_AND_SET = """
+local current = redis.call('GET', KEYS[1])
+if ARGV[1] == '' then
+  if current then return 0 end
+elseif (not current) or redis.sha1hex(current) ~= ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
+"""
 
 
 def _ms(ttl: float) -> int:
@@ -60,6 +75,7 @@ class RedisBackend:
             # an outage. No more than one: on an unreachable host each retry costs a timeout.
             retry=Retry(NoBackoff(), 1),
         )
+        self._compare_and_set = self._redis.register_script(_COMPARE_AND_SET)
         self._retry_after = retry_after
         self._down = False
         self._probing = False
@@ -134,6 +150,19 @@ class RedisBackend:
     async def set(self, key: str, value: bytes, ttl: float) -> None:
         """Store `value` for `ttl` seconds (SET ... PX)."""
         await self._call("redis SET", lambda: self._redis.set(key, value, px=_ms(ttl)), None)
+
+    async def compare_and_set(
+        self, key: str, expected: bytes | None, value: bytes, ttl: float
+    ) -> bool:
+        """Store `value` only if `key` still holds `expected` (None: absent), in one Lua script;
+        True when Redis is unreachable (the write is lost, as any other)."""
+        digest = "" if expected is None else hashlib.sha1(expected).hexdigest()  # noqa: S324
+
+        async def run() -> bool:
+            stored = await self._compare_and_set(keys=[key], args=[digest, value, _ms(ttl)])
+            return bool(stored)
+
+        return await self._call("redis EVALSHA", run, True)
 
     async def delete(self, *keys: str) -> None:
         """Forget these keys."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
@@ -11,16 +10,18 @@ from litestar import Controller, MediaType, Response, get, patch, post, put
 from litestar.datastructures import State, UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
+from litestar.exceptions import ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, JSONBody, Parameter
+from pydantic import TypeAdapter, ValidationError
 
 from app.admin.auth import admin_guard
 from app.catalog import schemas
 from app.catalog.exporter import render_catalog
-from app.catalog.fileformat import parse_catalog
 from app.catalog.importer import import_catalog as run_import
-from app.catalog.importer import load_photos
+from app.catalog.importer import load_upload_items
 from app.catalog.service import CatalogService
+from app.inputs import BIGINT_MAX, INT32_MAX
 from app.vision.pipeline import catalog_photo_hasher
 
 if TYPE_CHECKING:
@@ -33,6 +34,27 @@ async def provide_catalog(state: State) -> AsyncIterator[CatalogService]:
     ) as catalog:
         yield catalog
 
+
+def price_parameter(name: str, value: Decimal | None) -> Decimal | None:
+    """A price given as a query parameter, checked like a price in a body (finite, 0 to the
+    column's largest, kopecks); a 422 naming the parameter otherwise.
+
+    Checked here because Litestar's parameter parsing (msgspec) takes no bounds on decimals.
+    """
+    if value is None:
+        return None
+    try:
+        return PRICE.validate_python(value)
+    except ValidationError as error:
+        problem = error.errors(include_url=False)[0]["msg"]
+        raise ValidationException(
+            detail=f"{name}: {problem}",
+            extra=[{"key": name, "source": "query", "message": problem}],
+        ) from None
+
+
+PRICE = TypeAdapter(schemas.Price)
+PRICE_RANGE = {"minimum": 0, "maximum": float(schemas.MAX_PRICE)}
 
 Catalog = NamedDependency[CatalogService]
 SkuParam = Annotated[str, Parameter(description="Product SKU, e.g. KR-KS-001", max_length=32)]
@@ -60,19 +82,28 @@ class ProductController(Controller):
         ] = None,
         in_stock: Annotated[
             bool | None,
-            Parameter(description="true: only products with some stock; false: only sold-out ones"),
+            Parameter(
+                description="true: only products with some size × colour available; "
+                "false: only sold-out ones"
+            ),
         ] = None,
-        min_price: Annotated[Decimal | None, Parameter(description="Lowest price in UAH")] = None,
-        max_price: Annotated[Decimal | None, Parameter(description="Highest price in UAH")] = None,
+        min_price: Annotated[
+            Decimal | None,
+            Parameter(description="Lowest price in UAH", schema_extra=PRICE_RANGE),
+        ] = None,
+        max_price: Annotated[
+            Decimal | None,
+            Parameter(description="Highest price in UAH", schema_extra=PRICE_RANGE),
+        ] = None,
         limit: Annotated[int, Parameter(description="Page size", ge=1, le=100)] = 20,
-        offset: Annotated[int, Parameter(description="Items to skip", ge=0)] = 0,
+        offset: Annotated[int, Parameter(description="Items to skip", ge=0, le=BIGINT_MAX)] = 0,
     ) -> schemas.ProductPage:
         return await catalog.search(
             query=q,
             category=category,
             in_stock=in_stock,
-            min_price=min_price,
-            max_price=max_price,
+            min_price=price_parameter("min_price", min_price),
+            max_price=price_parameter("max_price", max_price),
             limit=limit,
             offset=offset,
         )
@@ -87,7 +118,11 @@ class ProductController(Controller):
         # The cache keeps each card's JSON: sent as stored, not parsed and encoded again.
         return Response(await catalog.get_product_json(sku), media_type=MediaType.JSON)
 
-    @get("/{sku:str}/stock", operation_id="GetProductStock", summary="Stock per size × colour")
+    @get(
+        "/{sku:str}/stock",
+        operation_id="GetProductStock",
+        summary="Pieces available per size × colour (on hand less open orders)",
+    )
     async def get_product_stock(
         self,
         catalog: Catalog,
@@ -112,7 +147,7 @@ class ProductController(Controller):
         self,
         catalog: Catalog,
         sku: SkuParam,
-        position: Annotated[int, Parameter(description="Photo number, from 0", ge=0)],
+        position: Annotated[int, Parameter(description="Photo number, from 0", ge=0, le=INT32_MAX)],
     ) -> Response[bytes]:
         content, content_type = await catalog.photo(sku, position)
         return Response(content, media_type=content_type)
@@ -130,33 +165,50 @@ class AdminProductController(Controller):
     @post("/", operation_id="CreateProduct", summary="Add a product (photos as http(s) URLs)")
     async def create_product(
         self, catalog: Catalog, data: JSONBody[schemas.ProductIn]
-    ) -> schemas.Product:
+    ) -> schemas.AdminProduct:
+        # A catalog file may name photo files; through the API only URLs can be given.
+        problems = [
+            {"key": f"photos[{i}]", "source": "body", "message": "must be an http(s) URL"}
+            for i, source in enumerate(data.photos)
+            if not source.startswith(("http://", "https://"))
+        ]
+        if problems:
+            raise ValidationException(detail="photos must be http(s) URLs", extra=problems)
         return await catalog.create_product(data)
 
-    @get("/{sku:str}", operation_id="AdminGetProduct", summary="A product card, also when inactive")
-    async def admin_get_product(self, catalog: Catalog, sku: SkuParam) -> schemas.Product:
-        return await catalog.get_product(sku, include_inactive=True)
+    @get(
+        "/{sku:str}",
+        operation_id="AdminGetProduct",
+        summary="A product card with on hand and reserved stock, also when inactive",
+    )
+    async def admin_get_product(self, catalog: Catalog, sku: SkuParam) -> schemas.AdminProduct:
+        return await catalog.admin_product(sku)
 
     @patch("/{sku:str}", operation_id="UpdateProduct", summary="Change some fields of a product")
     async def update_product(
         self, catalog: Catalog, sku: SkuParam, data: JSONBody[schemas.ProductUpdate]
-    ) -> schemas.Product:
+    ) -> schemas.AdminProduct:
         return await catalog.update_product(sku, data)
 
     @put("/{sku:str}/price", operation_id="SetProductPrice", summary="Set the price in UAH")
     async def set_product_price(
         self, catalog: Catalog, sku: SkuParam, data: JSONBody[schemas.PriceUpdate]
-    ) -> schemas.Product:
+    ) -> schemas.AdminProduct:
         return await catalog.set_price(sku, data.price)
 
     @put(
         "/{sku:str}/stock",
         operation_id="SetVariantStock",
-        summary="Set the stock of one size × colour",
+        summary="Set the pieces on hand of one size × colour",
+        description=(
+            "Sets on hand, what the shop has; open orders keep their reservations. Set below "
+            "what open orders hold, the variant shows 0 available, is marked `short` in the "
+            "answer, and the managers' chat is told."
+        ),
     )
     async def set_variant_stock(
         self, catalog: Catalog, sku: SkuParam, data: JSONBody[schemas.StockUpdate]
-    ) -> schemas.Product:
+    ) -> schemas.AdminProduct:
         return await catalog.set_stock(sku, data.size, data.colour, data.qty)
 
     @post(
@@ -165,7 +217,7 @@ class AdminProductController(Controller):
         summary="Hide a product from customers",
         status_code=200,
     )
-    async def deactivate_product(self, catalog: Catalog, sku: SkuParam) -> schemas.Product:
+    async def deactivate_product(self, catalog: Catalog, sku: SkuParam) -> schemas.AdminProduct:
         return await catalog.deactivate(sku)
 
 
@@ -209,22 +261,14 @@ class AdminCatalogController(Controller):
         ] = False,
     ) -> schemas.ImportResult:
         settings = state.settings
-        content = await data.file.read()
         uploads = {photo.filename: await photo.read() for photo in data.photos}
-        parsed = await asyncio.to_thread(
-            parse_catalog,
-            content,
+        items = await load_upload_items(
+            await data.file.read(),
             name=data.file.filename or "catalog",
-            max_bytes=settings.max_catalog_bytes,
-        )
-        named = {source for item in parsed.products for source in item.product.photos}
-        stored = await catalog.stored_photos(named - uploads.keys())
-        items = await asyncio.to_thread(
-            load_photos,
-            parsed,
-            folder=None,
+            photos=uploads,
+            stored=catalog.stored_photos,
+            max_catalog_bytes=settings.max_catalog_bytes,
             max_photo_bytes=settings.max_photo_bytes,
-            extra_photos={**stored, **uploads},
         )
         plan = await run_import(
             state.db.session_factory,
@@ -241,6 +285,7 @@ class AdminCatalogController(Controller):
             deactivated=plan.deactivated,
             unchanged=plan.unchanged,
             dry_run=plan.dry_run,
+            shortfalls=plan.shortfalls,
             summary=plan.summary(),
         )
 

@@ -31,6 +31,26 @@ class ProductExistsError(CatalogError):
         super().__init__(f"a product with SKU {sku!r} already exists; update it instead")
 
 
+class ConstraintViolationError(CatalogError):
+    """A write broke a rule of the catalog tables other than the SKU's uniqueness."""
+
+    status_code = 422
+
+    # What each named constraint of the catalog tables means, for the person who broke it.
+    MEANINGS = {
+        "ck_product_photos_file_or_url": "a photo given to the API must be an http(s) URL",
+        "ck_products_price_not_negative": "the price must not be negative",
+        "ck_product_variants_stock_not_negative": "stock must not be negative",
+        "uq_product_variants_size_colour": "each size × colour may be listed once",
+        "uq_product_photos_position": "each photo position may be used once",
+    }
+
+    def __init__(self, sku: str, constraint: str | None) -> None:
+        meaning = self.MEANINGS.get(constraint or "", f"it breaks the rule {constraint!r}")
+        super().__init__(f"product {sku!r} was not saved: {meaning}")
+        self.constraint = constraint
+
+
 class PhotoNotFoundError(CatalogError):
     status_code = 404
 

@@ -113,7 +113,7 @@ def _product_document(product: Product, names: dict[int, str]) -> dict[str, Any]
         "description": product.description,
         "sizes": _Flow(product.sizes),
         "colours": _Flow(product.colours),
-        "stock": [_FlowMap(size=v.size, colour=v.colour, qty=v.stock) for v in variants],
+        "stock": [_FlowMap(size=v.size, colour=v.colour, qty=v.on_hand) for v in variants],
         "visual_features": product.visual_features,
         "recognition_tips": product.recognition_tips,
         "tags": _Flow(product.tags),

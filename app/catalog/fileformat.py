@@ -5,10 +5,12 @@ Every problem reads `file:line: field: what is wrong`, where `field` starts with
 unusable. All problems of a file are collected before anything is reported.
 
 YAML (`products_master.yaml`): a mapping with one key, `products`, a list of products in the shape
-of `ProductIn`. Numbers are read exactly as written: `price: 2450.00` becomes `Decimal("2450.00")`,
-never a float. Text fields keep their text even when YAML would read it as something else, so
-`sizes: [42, 44]` and `colours: [no]` are the strings "42", "44" and "no". Duplicate keys are
-errors.
+of `ProductIn`. Numbers mean what their digits say: `price: 2450.00` becomes `Decimal("2450.00")`
+(never a float), `price: 0750` is 750 (YAML 1.1 would say 488), and a price or `qty` spelled any
+other way than plain decimal digits (`12:50`, `1_000`, `0x1F`, `1e3`, `.inf`, `+5`, `qty: 007`) is
+an error, never a silent reading. Text fields keep their text even when YAML would read it as
+something else, so `sizes: [42, 44]` and `colours: [no]` are the strings "42", "44" and "no".
+Duplicate keys are errors.
 
 CSV: UTF-8 (a BOM is fine), comma- or semicolon-separated (the header decides), one row per stock
 line (size × colour), the header naming the columns in any order:
@@ -30,7 +32,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -53,8 +55,9 @@ Format = Literal["yaml", "csv"]
 Loc = tuple[str | int, ...]
 
 MB = 1024 * 1024
-# Fields whose YAML scalars keep their YAML meaning (numbers, booleans); every other scalar is text.
-TYPED_FIELDS = frozenset({"price", "qty", "active"})
+# Fields whose YAML scalars keep their YAML meaning (booleans); every other scalar is text. Numbers
+# stay text too: `app.catalog.schemas` reads them digit by digit, in YAML and CSV alike.
+TYPED_FIELDS = frozenset({"active"})
 YAML_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 PRODUCT_FIELDS = tuple(ProductIn.model_fields)
 STOCK_FIELDS = tuple(StockLine.model_fields)
@@ -297,13 +300,6 @@ class _Builder:
             tag = _resolver.resolve(ScalarNode, node.value, (True, False))  # type: ignore[no-untyped-call]
         if tag == "tag:yaml.org,2002:null":
             return None
-        if tag == "tag:yaml.org,2002:int":
-            return self.scalars.construct_yaml_int(node)
-        if tag == "tag:yaml.org,2002:float":
-            try:
-                return Decimal(str(node.value).replace("_", ""))
-            except InvalidOperation:
-                return str(node.value)  # .inf, .nan: pydantic names the problem
         if tag == "tag:yaml.org,2002:bool":
             return self.scalars.construct_yaml_bool(node)
         return str(node.value)

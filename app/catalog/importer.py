@@ -11,16 +11,18 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
+from app.catalog import stock
 from app.catalog.errors import CatalogFileError
 from app.catalog.fileformat import describe_sizes, parse_catalog, read_catalog
 from app.catalog.models import Photo, Product, Variant
+from app.notices.outbox import add_notice
 from app.vision.errors import UnsupportedFormatError
 from app.vision.intake import sniff_format
 
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from app.catalog.fileformat import Format, ParsedCatalog
-    from app.catalog.schemas import ProductIn
+    from app.catalog.schemas import ProductIn, Shortfall
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class PhotoAnalysis:
 # The analysis of a photo's bytes; a plain (phash, colorhash) pair means no features. A hasher
 # with a `features_version` attribute makes photos stored with another version analysed again.
 PhotoHasher = Callable[[bytes], "tuple[int, int | None] | PhotoAnalysis"]
+# The bytes already stored for some photo paths (`CatalogService.stored_photos`).
+StoredPhotos = Callable[[set[str]], Awaitable[dict[str, bytes]]]
 
 # Any fixed number; it only has to differ from the other advisory locks (migrations).
 IMPORT_LOCK_ID = 5_172_938
@@ -91,6 +95,8 @@ class ImportPlan:
     deactivated: list[str] = field(default_factory=list)
     unchanged: int = 0
     dry_run: bool = False
+    # Variants the file puts below what open orders hold: the managers are told.
+    shortfalls: list[Shortfall] = field(default_factory=list)
 
     def touched_skus(self) -> list[str]:
         """SKUs whose cached cards are stale once this import commits."""
@@ -108,11 +114,26 @@ class ImportPlan:
         if self.dry_run:
             return (
                 f"would add {counts[0]}, change {counts[1]}{details}, deactivate {counts[2]}; "
-                f"unchanged {self.unchanged} (dry run: nothing written)"
+                f"unchanged {self.unchanged}{self._short(limit)} (dry run: nothing written)"
             )
         return (
             f"added {counts[0]}, changed {counts[1]}{details}, deactivated {counts[2]}, "
-            f"unchanged {self.unchanged}"
+            f"unchanged {self.unchanged}{self._short(limit)}"
+        )
+
+    def _short(self, limit: int) -> str:
+        if not self.shortfalls:
+            return ""
+        shown = [
+            f"{s.sku} {s.size}/{s.colour}: on hand {s.on_hand}, reserved {s.reserved}"
+            for s in self.shortfalls[:limit]
+        ]
+        if len(self.shortfalls) > limit:
+            shown.append(f"and {len(self.shortfalls) - limit} more")
+        told = "managers would be told" if self.dry_run else "managers told"
+        return (
+            f"; {len(self.shortfalls)} variant(s) below their open orders "
+            f"({'; '.join(shown)}; {told})"
         )
 
 
@@ -145,6 +166,42 @@ def load_upload(
     catalog = parse_catalog(data, name=name, max_bytes=max_catalog_bytes, fmt=fmt)
     return load_photos(
         catalog, folder=None, extra_photos=photos or {}, max_photo_bytes=max_photo_bytes
+    )
+
+
+async def load_upload_items(
+    data: bytes,
+    *,
+    name: str,
+    photos: Mapping[str, bytes],
+    stored: StoredPhotos,
+    max_catalog_bytes: int,
+    max_photo_bytes: int,
+) -> list[CatalogItem]:
+    """Validate an uploaded catalog (the API's upload, a ConfigMap) off the event loop.
+
+    A photo the file names is taken from `photos` by its path (`photos/KR-KS-001.png`), else by
+    its file name (`KR-KS-001.png`: a ConfigMap key cannot hold a `/`), else it is the photo
+    already stored under that path (`stored`), so a catalog may be sent again without its photos.
+    Raises `CatalogFileError` with every problem of the file and its photos.
+    """
+    parsed = await asyncio.to_thread(parse_catalog, data, name=name, max_bytes=max_catalog_bytes)
+    sources = [source for item in parsed.products for source in item.product.photos]
+    sources += [source.strip() for _, source in parsed.unchecked_photos]
+    named = {source for source in sources if not source.startswith(URL_PREFIXES)}
+    given: dict[str, bytes] = {}
+    for source in named:
+        path = PurePosixPath(source.replace("\\", "/"))
+        content = photos.get(str(path), photos.get(path.name))
+        if content is not None:
+            given[str(path)] = content
+    found = await stored(named - given.keys())
+    return await asyncio.to_thread(
+        load_photos,
+        parsed,
+        folder=None,
+        max_photo_bytes=max_photo_bytes,
+        extra_photos={**found, **given},
     )
 
 
@@ -268,13 +325,13 @@ async def import_catalog(
         await session.execute(select(func.pg_advisory_xact_lock(IMPORT_LOCK_ID)))
         existing = {p.sku: p for p in await session.scalars(select(Product))}
         hashing = photo_hasher is not None
-        wanted = _features_version(photo_hasher)
+        current = _features_version(photo_hasher)
         for item in items:
             product = existing.get(item.product.sku)
             if product is None:
                 plan.added.append(item.product.sku)
                 continue
-            differences = _differences(product, item, hashing=hashing, features_version=wanted)
+            differences = _differences(product, item, hashing=hashing, features_version=current)
             if differences:
                 plan.changed[item.product.sku] = differences
             else:
@@ -284,8 +341,23 @@ async def import_catalog(
             plan.deactivated = sorted(
                 sku for sku, product in existing.items() if product.active and sku not in named
             )
+        restocked = [
+            (existing[item.product.sku], item.product)
+            for item in items
+            if "stock" in plan.changed.get(item.product.sku, ())
+        ]
+        if not dry_run:
+            await stock.lock(session, (product.id for product, _ in restocked))
+        found = await stock.levels(session, (v.id for p, _ in restocked for v in p.variants))
+        for product, data in restocked:
+            wanted = data.stock_map()
+            # A variant the file no longer has is left with nothing on hand.
+            new = {(v.size, v.colour): wanted.get((v.size, v.colour), 0) for v in product.variants}
+            plan.shortfalls.extend(stock.shortfalls(product, new, found))
         if dry_run:
             return plan
+        if plan.shortfalls:
+            add_notice(session, stock.shortfall_notice(plan.shortfalls, "імпорт каталогу"))
 
         hashes = await _analyses(session, items, plan, photo_hasher)
         for item in items:
@@ -321,7 +393,7 @@ def _differences(
     differences: list[str] = []
     for name in FIELDS:
         if name == "stock":
-            differ = {(v.size, v.colour): v.stock for v in product.variants} != data.stock_map()
+            differ = {(v.size, v.colour): v.on_hand for v in product.variants} != data.stock_map()
         elif name == "photos":
             differ = [(p.source, p.sha256) for p in product.photos] != [
                 (p.source, p.sha256) for p in item.photos
@@ -431,7 +503,7 @@ def _new_product(item: CatalogItem, hashes: _Analyses) -> Product:
     return Product(
         sku=data.sku,
         **{name: getattr(data, name) for name in COLUMNS},
-        variants=[Variant(size=s, colour=c, stock=q) for (s, c), q in data.stock_map().items()],
+        variants=[Variant(size=s, colour=c, on_hand=q) for (s, c), q in data.stock_map().items()],
         photos=[_photo_row(photo, i, hashes) for i, photo in enumerate(item.photos)],
     )
 
@@ -449,11 +521,13 @@ def _update(product: Product, item: CatalogItem, changed: list[str], hashes: _An
             key = (variant.size, variant.colour)
             if key not in wanted:
                 product.variants.remove(variant)
-            elif variant.stock != wanted[key]:
-                variant.stock = wanted[key]
+            elif variant.on_hand != wanted[key]:
+                variant.on_hand = wanted[key]
         have = {(v.size, v.colour) for v in product.variants}
         product.variants.extend(
-            Variant(size=s, colour=c, stock=q) for (s, c), q in wanted.items() if (s, c) not in have
+            Variant(size=s, colour=c, on_hand=q)
+            for (s, c), q in wanted.items()
+            if (s, c) not in have
         )
     if "photos" in changed:
         old = list(product.photos)

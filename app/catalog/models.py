@@ -2,7 +2,8 @@
 
 Every write to products, variants or photos bumps `catalog_state.version` through statement-level
 triggers (see the first migration), so caches and the RAG index can key on one number and no code
-path can forget to bump it.
+path can forget to bump it. Order lines and order status changes bump it too (migration 0009):
+they change what is available.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ class Variant(Base):
     __tablename__ = "product_variants"
     __table_args__ = (
         UniqueConstraint("product_id", "size", "colour", name="uq_product_variants_size_colour"),
-        CheckConstraint("stock >= 0", name="stock_not_negative"),
+        CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -79,7 +80,9 @@ class Variant(Base):
     )
     size: Mapped[str] = mapped_column(String(60), nullable=False)
     colour: Mapped[str] = mapped_column(String(60), nullable=False)
-    stock: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Pieces the shop has, as the catalog file, the admin API or a shipment last set it. What a
+    # customer can order is this minus the open orders' lines: see `app.catalog.stock`.
+    on_hand: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
     product: Mapped[Product] = relationship(back_populates="variants")
 
@@ -138,5 +141,24 @@ class PhotoIndexState(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
     version: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+
+
+class CatalogSource(Base):
+    """A catalog source outside the database (a ConfigMap) and the content last imported from it.
+
+    The operator compares a source's hash with this row, not with its own annotations: the
+    database is the truth, so a restored backup or a fresh database is imported into again.
+    """
+
+    __tablename__ = "catalog_sources"
+
+    # e.g. configmap/shop/catalog
+    source: Mapped[str] = mapped_column(String(300), primary_key=True)
+    # sha256 (hex) of what was imported: the catalog file, the photos, the prune flag.
+    content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    summary: Mapped[str] = mapped_column(Text, nullable=False)
+    synced_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )

@@ -2,15 +2,57 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from app.inputs import CleanInput
 
 SKU_PATTERN = r"^[A-Z0-9][A-Z0-9-]{2,31}$"
 
 Sku = Annotated[str, Field(pattern=SKU_PATTERN, description="Stock-keeping unit, e.g. KR-KS-001")]
+
+
+# Numbers given as text (catalog files, form fields) mean what their digits say, in plain ASCII
+# decimal: no sign, exponent, underscores, hex/octal/binary prefixes, sexagesimal `12:50`,
+# `.inf` or `.nan`, which YAML 1.1 or Python's Decimal would otherwise read as something else.
+_PLAIN_PRICE = re.compile(r"[0-9]+(?:[.,][0-9]{1,2})?")
+_PLAIN_COUNT = re.compile(r"0|[1-9][0-9]{0,17}")
+
+
+def plain_price(value: object) -> object:
+    """A price written as text → its exact Decimal (`1299,50` → 1299.50); other types pass."""
+    if not isinstance(value, str):
+        return value
+    if _PLAIN_PRICE.fullmatch(value):
+        return Decimal(value.replace(",", "."))
+    if re.fullmatch(r"[0-9]+[.,][0-9]+", value):
+        raise ValueError("must have at most 2 decimal places (kopecks)")
+    if value.startswith("-") and _PLAIN_PRICE.fullmatch(value[1:]):
+        raise ValueError("must not be negative")
+    raise ValueError(
+        "must be plain digits with an optional . or , and kopecks, like 1299 or 1299.50 "
+        "(no sign, spaces, exponent, _ or :)"
+    )
+
+
+def plain_count(value: object) -> object:
+    """A count written as text → its int (`12` → 12); other types pass."""
+    if not isinstance(value, str):
+        return value
+    if _PLAIN_COUNT.fullmatch(value):
+        return int(value)
+    if value.startswith("-") and _PLAIN_COUNT.fullmatch(value[1:]):
+        raise ValueError("must not be negative")
+    if re.fullmatch(r"0[0-9]+", value):
+        raise ValueError("must not start with 0 (write 7, not 007)")
+    raise ValueError(
+        "must be a whole number of pieces in plain digits, like 0 or 12 "
+        "(no sign, decimal point, exponent, _ or :)"
+    )
 
 
 def _two_places(value: Decimal) -> Decimal:
@@ -21,11 +63,16 @@ def _two_places(value: Decimal) -> Decimal:
     return value.quantize(Decimal("0.01"))
 
 
+MAX_PRICE = Decimal("9999999999.99")
+"""The largest price a NUMERIC(12, 2) column holds, in UAH."""
+
 Price = Annotated[
     Decimal,
-    Field(ge=0, le=Decimal("9999999999.99"), description="Price in UAH, e.g. 1299.00"),
+    BeforeValidator(plain_price),
+    Field(ge=0, le=MAX_PRICE, description="Price in UAH, e.g. 1299.00"),
     AfterValidator(_two_places),
 ]
+Pieces = Annotated[int, BeforeValidator(plain_count), Field(ge=0, le=1_000_000)]
 Text = Annotated[str, Field(max_length=4000)]
 Label = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^\S(.*\S)?$")]
 
@@ -42,7 +89,7 @@ def _unique(values: list[str]) -> list[str]:
 UniqueLabels = Annotated[list[Label], Field(min_length=1, max_length=50), AfterValidator(_unique)]
 
 
-class Strict(BaseModel):
+class Strict(CleanInput):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
@@ -70,11 +117,11 @@ def stock_problems(
 
 
 class StockLine(Strict):
-    """How many pieces of one size × colour the shop has."""
+    """How many pieces of one size × colour the shop has (on hand; open orders not deducted)."""
 
     size: Label
     colour: Label
-    qty: int = Field(ge=0, le=1_000_000)
+    qty: Pieces = Field(description="Pieces on hand")
 
 
 class ProductIn(Strict):
@@ -138,13 +185,37 @@ class PriceUpdate(Strict):
 class StockUpdate(Strict):
     size: Label
     colour: Label
-    qty: int = Field(ge=0, le=1_000_000)
+    qty: Pieces = Field(description="Pieces on hand; open orders keep their reservations")
 
 
 class Variant(BaseModel):
+    """One size × colour as customers see it."""
+
     size: str
     colour: str
-    stock: int
+    available: int = Field(description="Pieces that can be ordered now: on hand − reserved, ≥ 0")
+
+
+class StockLevel(BaseModel):
+    """One size × colour as the shop's manager sees it."""
+
+    size: str
+    colour: str
+    on_hand: int = Field(description="Pieces the shop has (what the catalog file and API set)")
+    reserved: int = Field(description="Pieces on lines of open orders (draft to paid)")
+    available: int = Field(description="on_hand − reserved, never below 0")
+    short: bool = Field(description="Open orders hold more than is on hand (managers are told)")
+
+
+class Shortfall(BaseModel):
+    """A variant whose open orders hold more pieces than are on hand."""
+
+    sku: str
+    name: str
+    size: str
+    colour: str
+    on_hand: int
+    reserved: int
 
 
 class Photo(BaseModel):
@@ -177,9 +248,11 @@ class Product(ProductSummary):
     photos: list[Photo]
     updated_at: datetime
 
-    @property
-    def total_stock(self) -> int:
-        return sum(v.stock for v in self.variants)
+
+class AdminProduct(Product):
+    """A product card with what only the shop sees: on hand and reserved per size × colour."""
+
+    stock: list[StockLevel]
 
 
 class ProductPage(BaseModel):
@@ -203,4 +276,8 @@ class ImportResult(BaseModel):
     deactivated: list[str]
     unchanged: int
     dry_run: bool
+    shortfalls: list[Shortfall] = Field(
+        default_factory=list,
+        description="Variants now on hand below their open orders' reservations (managers told)",
+    )
     summary: str

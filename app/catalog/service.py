@@ -2,30 +2,43 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol, Self
+from typing import TYPE_CHECKING, Protocol, Self, TypeVar
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import undefer
 
-from app.catalog import schemas
+from app.catalog import schemas, stock
 from app.catalog.errors import (
+    ConstraintViolationError,
     PhotoNotFoundError,
     ProductExistsError,
     ProductNotFoundError,
     VariantNotFoundError,
 )
 from app.catalog.models import CatalogState, Photo, Product, Variant
+from app.notices.outbox import add_notice
 from app.observability.tracing import traced
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
     from decimal import Decimal
 
     from sqlalchemy import ColumnElement
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 PHOTO_PATH = "/api/v1/products/{sku}/photos/{position}"
+# The unique constraint on products.sku, as the naming convention and Postgres name it.
+SKU_CONSTRAINTS = {"uq_products_sku", "products_sku_key"}
+
+
+def _constraint_of(error: IntegrityError) -> str | None:
+    """The name of the constraint asyncpg reports (on the driver error SQLAlchemy wraps)."""
+    for candidate in (error.orig, getattr(error.orig, "__cause__", None)):
+        name = getattr(candidate, "constraint_name", None)
+        if isinstance(name, str):
+            return name
+    return None
 
 
 def photo_url(sku: str, photo: Photo) -> str:
@@ -35,17 +48,23 @@ def photo_url(sku: str, photo: Photo) -> str:
     return PHOTO_PATH.format(sku=sku, position=photo.position)
 
 
-def to_card(product: Product) -> schemas.Product:
-    """The product card as the API and the bot show it."""
+def to_card(product: Product, levels: Mapping[int, stock.Level]) -> schemas.Product:
+    """The product card as the API and the bot show it: stock as available (`app.catalog.stock`).
+
+    `levels` holds the stock of the product's variants (`stock.levels`).
+    """
     variants = [
-        schemas.Variant(size=v.size, colour=v.colour, stock=v.stock) for v in product.variants
+        schemas.Variant(
+            size=v.size, colour=v.colour, available=levels.get(v.id, stock.NO_LEVEL).available
+        )
+        for v in product.variants
     ]
     return schemas.Product(
         sku=product.sku,
         name=product.name,
         category=product.category,
         price=product.price,
-        in_stock=any(v.stock > 0 for v in variants),
+        in_stock=any(v.available > 0 for v in variants),
         active=product.active,
         description=product.description,
         sizes=list(product.sizes),
@@ -62,9 +81,29 @@ def to_card(product: Product) -> schemas.Product:
     )
 
 
-def _ordered(
-    variants: list[schemas.Variant], sizes: list[str], colours: list[str]
-) -> list[schemas.Variant]:
+def to_admin_card(product: Product, levels: Mapping[int, stock.Level]) -> schemas.AdminProduct:
+    """The card with on hand and reserved per variant, for the shop's manager."""
+    card = to_card(product, levels)
+    lines = []
+    for v in product.variants:
+        level = levels.get(v.id, stock.NO_LEVEL)
+        lines.append(
+            schemas.StockLevel(
+                size=v.size,
+                colour=v.colour,
+                on_hand=level.on_hand,
+                reserved=level.reserved,
+                available=level.available,
+                short=level.reserved > level.on_hand,
+            )
+        )
+    return schemas.AdminProduct(**dict(card), stock=_ordered(lines, product.sizes, product.colours))
+
+
+_V = TypeVar("_V", schemas.Variant, schemas.StockLevel)
+
+
+def _ordered(variants: list[_V], sizes: list[str], colours: list[str]) -> list[_V]:
     """Variants in the declared order of sizes, then colours ("S, M, L", not alphabetical)."""
     size_rank = {s: i for i, s in enumerate(sizes)}
     colour_rank = {c: i for i, c in enumerate(colours)}
@@ -76,10 +115,6 @@ def _ordered(
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _in_stock() -> ColumnElement[bool]:
-    return exists().where(Variant.product_id == Product.id, Variant.stock > 0)
 
 
 class CardCache(Protocol):
@@ -103,7 +138,9 @@ async def load_card(
     """The card of `sku` (active or not) straight from the database: the product cache's loader."""
     async with session_factory() as session:
         product = await session.scalar(select(Product).where(Product.sku == sku))
-        return None if product is None else to_card(product)
+        if product is None:
+            return None
+        return to_card(product, await stock.levels(session, (v.id for v in product.variants)))
 
 
 class CatalogService:
@@ -175,7 +212,7 @@ class CatalogService:
             product = await self.session.scalar(
                 select(Product).where(Product.sku == sku).execution_options(populate_existing=True)
             )
-            card = None if product is None else to_card(product)
+            card = None if product is None else await self._card(product)
         if card is None or (not card.active and not include_inactive):
             raise ProductNotFoundError(sku)
         return card
@@ -211,7 +248,7 @@ class CatalogService:
         if category:
             conditions.append(func.lower(Product.category) == category.lower())
         if in_stock is not None:
-            conditions.append(_in_stock() if in_stock else ~_in_stock())
+            conditions.append(stock.in_stock() if in_stock else ~stock.in_stock())
         if min_price is not None:
             conditions.append(Product.price >= min_price)
         if max_price is not None:
@@ -225,7 +262,7 @@ class CatalogService:
                 Product.category,
                 Product.price,
                 Product.active,
-                _in_stock(),
+                stock.in_stock(),
             )
             .where(*conditions)
             .order_by(Product.name, Product.sku)
@@ -254,7 +291,7 @@ class CatalogService:
         if (size or colour) and not variants:
             raise VariantNotFoundError(sku, size or "*", colour or "*")
         return schemas.StockAnswer(
-            sku=sku, in_stock=any(v.stock > 0 for v in variants), variants=variants
+            sku=sku, in_stock=any(v.available > 0 for v in variants), variants=variants
         )
 
     @traced("catalog.photo")
@@ -288,9 +325,22 @@ class CatalogService:
     async def catalog_version(self) -> int:
         return await self.session.scalar(select(CatalogState.version)) or 0
 
-    # Admin writes -------------------------------------------------------------------------------
+    # Admin writes: each answers the manager's card, read from the database ---------------------
 
-    async def create_product(self, data: schemas.ProductIn) -> schemas.Product:
+    async def _card(self, product: Product) -> schemas.Product:
+        return to_card(product, await stock.levels(self.session, (v.id for v in product.variants)))
+
+    async def admin_product(self, sku: str) -> schemas.AdminProduct:
+        """The card with on hand and reserved, active or not, never from the cache."""
+        product = await self.session.scalar(
+            select(Product).where(Product.sku == sku).execution_options(populate_existing=True)
+        )
+        if product is None:
+            raise ProductNotFoundError(sku)
+        levels = await stock.levels(self.session, (v.id for v in product.variants))
+        return to_admin_card(product, levels)
+
+    async def create_product(self, data: schemas.ProductIn) -> schemas.AdminProduct:
         if await self.session.scalar(select(Product.id).where(Product.sku == data.sku)):
             raise ProductExistsError(data.sku)
         product = Product(
@@ -305,43 +355,63 @@ class CatalogService:
             recognition_tips=data.recognition_tips,
             tags=data.tags,
             active=data.active,
-            variants=[Variant(size=s, colour=c, stock=q) for (s, c), q in data.stock_map().items()],
+            variants=[
+                Variant(size=s, colour=c, on_hand=q) for (s, c), q in data.stock_map().items()
+            ],
             photos=[Photo(position=i, source=url) for i, url in enumerate(data.photos)],
         )
         self.session.add(product)
         try:
             await self.session.commit()
-        except IntegrityError as error:  # a concurrent create of the same SKU
+        except IntegrityError as error:
             await self.session.rollback()
-            raise ProductExistsError(data.sku) from error
+            constraint = _constraint_of(error)
+            if constraint in SKU_CONSTRAINTS:  # a concurrent create of the same SKU
+                raise ProductExistsError(data.sku) from error
+            raise ConstraintViolationError(data.sku, constraint) from error
         await self._changed(data.sku)
-        return await self.get_product(data.sku, include_inactive=True)
+        return await self.admin_product(data.sku)
 
-    async def update_product(self, sku: str, changes: schemas.ProductUpdate) -> schemas.Product:
+    async def update_product(
+        self, sku: str, changes: schemas.ProductUpdate
+    ) -> schemas.AdminProduct:
         product = await self._load(sku)
         for field, value in changes.model_dump(exclude_unset=True).items():
             if value is not None:
                 setattr(product, field, value)
         await self.session.commit()
         await self._changed(sku)
-        return await self.get_product(sku, include_inactive=True)
+        return await self.admin_product(sku)
 
-    async def set_price(self, sku: str, price: Decimal) -> schemas.Product:
+    async def set_price(self, sku: str, price: Decimal) -> schemas.AdminProduct:
         return await self.update_product(sku, schemas.ProductUpdate(price=price))
 
-    async def deactivate(self, sku: str) -> schemas.Product:
+    async def deactivate(self, sku: str) -> schemas.AdminProduct:
         return await self.update_product(sku, schemas.ProductUpdate(active=False))
 
-    async def set_stock(self, sku: str, size: str, colour: str, qty: int) -> schemas.Product:
+    async def set_stock(self, sku: str, size: str, colour: str, qty: int) -> schemas.AdminProduct:
+        """Set the pieces on hand of one variant; open orders keep their reservations.
+
+        Below what open orders hold, the variant shows 0 available and the managers' chat is
+        told (a notice written in this same transaction); the answer marks the variant `short`.
+        """
         product = await self._load(sku)
+        # The row lock first, then the reserved count in a later statement: a reservation
+        # committing meanwhile is then counted (see `OrderService.start_order`).
         variant = await self.session.scalar(
             select(Variant)
             .where(Variant.product_id == product.id, Variant.size == size, Variant.colour == colour)
             .with_for_update()
+            .execution_options(populate_existing=True)
         )
         if variant is None:
             raise VariantNotFoundError(sku, size, colour)
-        variant.stock = qty
+        if variant.on_hand != qty:
+            found = await stock.levels(self.session, [variant.id])
+            short = stock.shortfalls(product, {(variant.size, variant.colour): qty}, found)
+            if short:
+                add_notice(self.session, stock.shortfall_notice(short, "залишок змінено через API"))
+            variant.on_hand = qty
         await self.session.commit()
         await self._changed(sku)
-        return await self.get_product(sku, include_inactive=True)
+        return await self.admin_product(sku)

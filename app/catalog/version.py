@@ -3,6 +3,8 @@
 The catalog triggers bump `catalog_state.version` and NOTIFY `kramar_catalog` on every write,
 whoever writes: this process, another replica, `kramar catalog import` in a shell, or a person
 with psql. Caches that put the version in their keys are therefore never stale after a commit.
+The payload (`parse_change`) also says what kind of data changed and for which SKUs, which the
+RAG index sync (`app.rag.sync`) uses to re-embed only those products.
 While the listening connection is down, `current()` reads the version from the database on every
 call instead, so a lost notification can never serve an old price.
 """
@@ -11,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -28,6 +32,45 @@ logger = logging.getLogger(__name__)
 CHANNEL = "kramar_catalog"
 # Shows in pg_stat_activity, so a DBA can tell this long-lived connection apart.
 APPLICATION_NAME = "kramar-catalog-listener"
+# What a notification's `kind` says changed: the products' own columns (what the RAG index
+# embeds), variants and reservations, or photos.
+CONTENT = "content"
+
+
+@dataclass(frozen=True)
+class CatalogChange:
+    """One catalog notification: the version it made and what it touched."""
+
+    version: int
+    kind: str
+    # None: too many to list within the NOTIFY size limit; assume any product changed.
+    skus: frozenset[str] | None
+
+
+def parse_change(payload: str) -> CatalogChange | None:
+    """The change a `kramar_catalog` payload describes (`{"v": 12, "kind": ..., "skus": [...]}`).
+
+    A bare number (the payload before migration 0012) reads as a content change of unknown SKUs.
+    None for anything else, which no trigger of ours sends.
+    """
+    try:
+        data: Any = json.loads(payload)
+    except ValueError:
+        return None
+    if _is_int(data):
+        return CatalogChange(data, CONTENT, None)
+    if not isinstance(data, dict) or not _is_int(data.get("v")):
+        return None
+    skus = data.get("skus")
+    if isinstance(skus, list) and all(isinstance(sku, str) for sku in skus):
+        listed: frozenset[str] | None = frozenset(skus)
+    else:
+        listed = None
+    return CatalogChange(data["v"], str(data.get("kind", CONTENT)), listed)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 class CatalogVersion:
@@ -56,8 +99,9 @@ class CatalogVersion:
             self._version = version
 
     def _on_payload(self, payload: str) -> None:
-        with contextlib.suppress(ValueError):
-            self.observe(int(payload))
+        change = parse_change(payload)
+        if change is not None:
+            self.observe(change.version)
 
     async def start(self) -> None:
         """Start listening in the background; waits (up to 10 s) for the first connection.

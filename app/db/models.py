@@ -7,6 +7,7 @@ from app.bot import models as bot_models
 from app.catalog import models as catalog_models
 from app.db.base import Base
 from app.dialog import models as dialog_models
+from app.notices import models as notice_models
 from app.orders import models as order_models
 from app.rag import models as rag_models
 
@@ -18,6 +19,7 @@ __all__ = [
     "catalog_models",
     "dialog_models",
     "metadata",
+    "notice_models",
     "order_models",
     "rag_models",
 ]

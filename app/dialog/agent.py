@@ -3,8 +3,8 @@
 The model sees the fixed instructions, the last turns and only the RAG top-k products (the same
 compact context as the vision prompt, <= 2,000 characters). Its answer is structured: the reply
 text, the SKUs it is about and whether a person should take over. SKUs outside the context are
-dropped, and any sentence quoting a price the catalog does not have is removed
-(`strip_untrue_prices`). When no model link answers, the offline agent does, over the same
+dropped, and any sentence naming money the catalog does not have, or a promise, is removed
+(`guard_model_text`). When no model link answers, the offline agent does, over the same
 retrieval; when it cannot tell what the customer wants either, the chat goes to a person.
 """
 
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
-from app.dialog.truth import strip_untrue_prices
+from app.dialog.truth import guard_model_text
 from app.llm.offline import AgentReply, OfflineAgent
 from app.rag.context import build_context
 
@@ -151,7 +151,7 @@ class TextAgent:
         chosen = [sku for sku in answer.skus if sku in known]
         if len(chosen) < len(answer.skus):
             logger.info("model named products outside its context: %s", answer.skus)
-        reply_text, dropped = strip_untrue_prices(answer.reply, [c.price for c in cards])
+        reply_text, dropped = guard_model_text(answer.reply, cards)
         if dropped:
             logger.info("removed %d sentence(s) with figures the catalog does not have", dropped)
         if not reply_text:

@@ -1,114 +1,150 @@
 """Checkout steps of the conversation: size, colour (reserving stock), contact, delivery,
-summary, confirmation. Every figure comes from the product card or the order in the database."""
+summary, confirmation or cancellation. Every figure comes from the product card or the order in
+the database; the order a step works on is the chat's draft, read from Postgres for the turn."""
 
 from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING
 
+from app.catalog.errors import ProductNotFoundError, VariantNotFoundError
+from app.dialog import callbacks
 from app.dialog.render import colours_in_stock, format_uah, sizes_in_stock, stock_line
-from app.dialog.replies import Reply, buttons
-from app.dialog.texts import CITY_BRANCH, PHONE
-from app.observability.metrics import CONVERSATION_STAGE
+from app.dialog.replies import Reply, buttons, pressed_done
+from app.dialog.stages import enter
+from app.dialog.texts import CITY_BRANCH, NOT_SOLD, PHONE, STALE_BUTTON
 from app.orders.errors import (
+    IllegalTransitionError,
     InvalidOrderDataError,
     InvalidPhoneError,
     OrderError,
+    OrderNotFoundError,
     ReservationExpiredError,
     SoldOutError,
 )
-from app.orders.status import DeliveryMethod
+from app.orders.service import customer
+from app.orders.status import DeliveryMethod, OrderStatus
 
 if TYPE_CHECKING:
+    import re
     from collections.abc import Awaitable, Callable
 
-    from app.cache.session import ChatSession
     from app.catalog.schemas import Product
-    from app.dialog.engine import Customer
+    from app.dialog.chat import Chat
     from app.orders.schemas import Order
     from app.orders.service import OrderService
 
 logger = logging.getLogger(__name__)
 
+CUSTOMER_MAY_CANCEL = frozenset({OrderStatus.DRAFT, OrderStatus.NEW})
+"""The shop's policy: the customer cancels by button until a manager has confirmed the order;
+after that only a person can (the goods may be packed or paid for)."""
+DONE_BY_MANAGER = {
+    OrderStatus.CONFIRMED: "уже підтверджене менеджером",
+    OrderStatus.PAID: "уже оплачене",
+    OrderStatus.SHIPPED: "уже відправлене",
+    OrderStatus.DONE: "уже виконане",
+}
+DELIVERY_BUTTONS = buttons(
+    [("🚚 Нова Пошта", callbacks.delivery("np")), ("🛵 Кур'єр", callbacks.delivery("courier"))]
+)
+
 
 class Checkout:
-    """The checkout half of `Conversation` (its base class): what it needs, it declares."""
+    """The checkout steps. The conversation calls them with the turn's `Chat`; each returns
+    the replies of its step and moves the session (and `chat.draft`) on."""
 
-    _cards: Callable[[str], Awaitable[Product | None]]
-    _orders: OrderService
+    def __init__(
+        self, *, cards: Callable[[str], Awaitable[Product | None]], orders: OrderService
+    ) -> None:
+        self._cards = cards
+        self._orders = orders
 
-    def _enter(self, session: ChatSession, stage: str, *, funnel: str | None = None) -> None:
-        session.stage = stage
-        if funnel is not None:
-            CONVERSATION_STAGE.labels(funnel).inc()
-
-    async def _ask_agent(
-        self, session: ChatSession, customer: Customer, text: str, event_id: str
-    ) -> list[Reply]:
-        raise NotImplementedError
-
-    async def _choose_size(self, session: ChatSession, sku: str) -> list[Reply]:
+    async def _card(self, sku: str) -> Product | None:
         card = await self._cards(sku)
-        if card is None or not card.active:
-            return [Reply("Цей товар більше не продається.")]
-        session.selected_skus = [sku]
+        return card if card is not None and card.active else None
+
+    # Choosing -----------------------------------------------------------------------------------
+
+    async def choose_size(self, chat: Chat, sku: str) -> list[Reply]:
+        card = await self._card(sku)
+        if card is None:
+            return [Reply(NOT_SOLD)]
+        chat.session.selected_skus = [sku]
         sizes = sizes_in_stock(card)
         if not sizes:
             return [Reply(f"На жаль, {card.name} зараз немає в наявності.")]
-        self._enter(session, "variant")
-        row = [(size, f"s:{sku}:{size}") for size in sizes]
+        enter(chat.session, "variant")
+        row = [(size, callbacks.choose_colour(sku, size)) for size in sizes]
         return [
             Reply(f"{card.name} — {format_uah(card.price)}. Оберіть розмір:", buttons=buttons(row))
         ]
 
-    async def _choose_colour(self, session: ChatSession, sku: str, size: str) -> list[Reply]:
-        card = await self._cards(sku)
+    async def _sized(self, chat: Chat, sku: str, carried: str) -> tuple[Product, str] | list[Reply]:
+        """The card and the size a button names, or the replies saying the size is gone."""
+        card = await self._card(sku)
         if card is None:
-            return [Reply("Цей товар більше не продається.")]
+            return [Reply(NOT_SOLD)]
+        size = callbacks.resolve(carried, card.sizes)
+        if size is None:
+            return [Reply("Такого розміру вже немає."), *await self.choose_size(chat, sku)]
+        return card, size
+
+    async def choose_colour(self, chat: Chat, sku: str, carried_size: str) -> list[Reply]:
+        found = await self._sized(chat, sku, carried_size)
+        if isinstance(found, list):
+            return found
+        card, size = found
         colours = colours_in_stock(card, size)
         if not colours:
-            return [Reply(f"Розміру {size} вже немає. {stock_line(card)}")] + (
-                await self._choose_size(session, sku)
-            )
-        rows = [[(colour, f"c:{sku}:{size}:{card.colours.index(colour)}")] for colour in colours]
-        rows.append([("⬅️ Інший розмір", f"o:{sku}")])
+            return [
+                Reply(f"Розміру {size} вже немає. {stock_line(card)}"),
+                *await self.choose_size(chat, sku),
+            ]
+        rows = [[(colour, callbacks.reserve(sku, size, colour))] for colour in colours]
+        rows.append([("⬅️ Інший розмір", callbacks.choose_size(sku))])
         return [Reply(f"Розмір {size}. Оберіть колір:", buttons=buttons(*rows))]
 
-    async def _reserve(
-        self,
-        session: ChatSession,
-        customer: Customer,
-        sku: str,
-        size: str,
-        index: int,
-        event_id: str,
+    async def reserve(
+        self, chat: Chat, sku: str, carried_size: str, carried_colour: str
     ) -> list[Reply]:
-        card = await self._cards(sku)
-        if card is None or not 0 <= index < len(card.colours):
-            return [Reply("Цей товар більше не продається.")]
-        colour = card.colours[index]
+        """A colour button: the variant it names, if the card still has it."""
+        found = await self._sized(chat, sku, carried_size)
+        if isinstance(found, list):
+            return found
+        card, size = found
+        colour = callbacks.resolve(carried_colour, card.colours)
+        if colour is None:
+            return [Reply("Такого кольору вже немає."), *await self.choose_colour(chat, sku, size)]
+        return await self.reserve_variant(chat, card, size, colour)
+
+    async def reserve_variant(
+        self, chat: Chat, card: Product, size: str, colour: str
+    ) -> list[Reply]:
+        """Reserve one piece of `card` in `size` and `colour` as the chat's draft."""
         try:
             order = await self._orders.start_order(
-                customer.chat_id, sku, size, colour, idempotency_key=f"reserve:{event_id}"
+                chat.chat_id, card.sku, size, colour, idempotency_key=f"reserve:{chat.event_id}"
             )
         except SoldOutError:
-            fresh = await self._cards(sku)
+            fresh = await self._cards(card.sku)
             others = stock_line(fresh) if fresh else ""
             return [Reply(f"На жаль, {card.name} ({size}, {colour}) щойно розібрали 😔 {others}")]
-        self._enter(session, "contact", funnel="variant_chosen")
-        session.context.update(order_id=str(order.id), size=size, colour=colour)
+        except ProductNotFoundError:  # deactivated since the card was read
+            return [Reply(NOT_SOLD)]
+        except VariantNotFoundError:
+            return [Reply("Такого варіанту вже немає."), *await self.choose_size(chat, card.sku)]
+        chat.draft = order
+        enter(chat.session, "contact", funnel="variant_chosen")
         minutes = int(self._orders.reservation.total_seconds() // 60)
         text = (
             f"Відкладаю для вас {card.name}, {size}, {colour} — {format_uah(order.total)}. "
             f"Резерв діє {minutes} хв."
         )
-        if session.context.get("phone"):
-            return [
-                Reply(text),
-                *await self._save_contact(
-                    session, session.context.get("name", customer.name), session.context["phone"]
-                ),
-            ]
+        known = chat.session.context
+        if known.get("phone"):
+            name = known.get("name", chat.customer.name)
+            return [Reply(text), *await self.save_contact(chat, name, known["phone"])]
         return [
             Reply(
                 f"{text}\nНадішліть, будь ласка, ваше ім'я та номер телефону (або "
@@ -117,32 +153,35 @@ class Checkout:
             )
         ]
 
-    async def _typed_contact(
-        self, session: ChatSession, customer: Customer, text: str, event_id: str
-    ) -> list[Reply]:
-        match = PHONE.search(text)
-        if match is None:
-            # Not a contact: a question or another product. Answer it; the reservation stays.
-            replies = await self._ask_agent(session, customer, text, event_id)
-            if session.stage != "handoff" and session.context.get("order_id"):
-                session.stage = "contact"
-                replies.append(
-                    Reply(
-                        "Щоб завершити замовлення, надішліть ім'я та номер "
-                        "телефону, наприклад: «Олена, 067 123 45 67».",
-                        ask_contact=True,
-                    )
-                )
-            return replies
-        name = (text[: match.start()] + text[match.end() :]).strip(" ,.;-") or customer.name
-        return await self._save_contact(session, name, match.group(0))
+    # Contact and delivery -----------------------------------------------------------------------
 
-    async def _save_contact(self, session: ChatSession, name: str, phone: str) -> list[Reply]:
-        order_id = session.context.get("order_id")
-        if order_id is None:
+    def contact_in(self, text: str) -> re.Match[str] | None:
+        """The phone number in a typed message, if it has one."""
+        return PHONE.search(text)
+
+    async def typed_contact(self, chat: Chat, text: str, phone: re.Match[str]) -> list[Reply]:
+        """Name and phone typed by hand ("Олена, 067 123 45 67")."""
+        name = (text[: phone.start()] + text[phone.end() :]).strip(" ,.;-") or chat.customer.name
+        return await self.save_contact(chat, name, phone.group(0))
+
+    def contact_reminder(self, chat: Chat) -> list[Reply]:
+        """After answering a question mid-checkout: back to the contact step, reservation kept."""
+        if chat.handed_off or chat.draft is None or chat.draft.phone:
+            return []
+        enter(chat.session, "contact")
+        return [
+            Reply(
+                "Щоб завершити замовлення, надішліть ім'я та номер "
+                "телефону, наприклад: «Олена, 067 123 45 67».",
+                ask_contact=True,
+            )
+        ]
+
+    async def save_contact(self, chat: Chat, name: str, phone: str) -> list[Reply]:
+        if chat.draft is None:
             return [Reply("Дякую! Спершу оберіть товар — надішліть фото або назву.")]
         try:
-            order = await self._orders.set_contact(int(order_id), name or "Клієнт", phone)
+            order = await self._orders.set_contact(chat.draft.id, name or "Клієнт", phone)
         except InvalidPhoneError:
             return [
                 Reply(
@@ -150,43 +189,56 @@ class Checkout:
                     ask_contact=True,
                 )
             ]
+        except InvalidOrderDataError:
+            return [
+                Reply(
+                    "Не вдалося зберегти контакт. Надішліть коротко ім'я та номер, наприклад: "
+                    "«Олена, 067 123 45 67».",
+                    ask_contact=True,
+                )
+            ]
         except OrderError:
-            return self._restart_checkout(session)
-        session.context.update(name=order.customer_name or name, phone=order.phone or phone)
-        self._enter(session, "delivery", funnel="checkout")
-        return [
-            Reply(
-                "Як доставити?",
-                buttons=buttons([("🚚 Нова Пошта", "d:np"), ("🛵 Кур'єр", "d:courier")]),
-            )
-        ]
+            return self.restart(chat)
+        chat.draft = order
+        chat.session.context.update(name=order.customer_name or name, phone=order.phone or phone)
+        enter(chat.session, "delivery", funnel="checkout")
+        return [Reply("Як доставити?", buttons=DELIVERY_BUTTONS)]
 
-    def _delivery_prompt(self, session: ChatSession, method: str) -> list[Reply]:
-        if session.context.get("order_id") is None:
-            return self._restart_checkout(session)
+    def delivery_prompt(self, chat: Chat, method: str) -> list[Reply]:
+        if chat.draft is None:
+            return self.restart(chat)
         if method == "courier":
-            self._enter(session, "delivery_courier")
+            enter(chat.session, "delivery_courier")
             return [
                 Reply(
                     "Напишіть місто та адресу доставки, наприклад: «Київ, вул. Січових "
                     "Стрільців 10, кв. 5»."
                 )
             ]
-        self._enter(session, "delivery_np")
+        enter(chat.session, "delivery_np")
         return [Reply("Напишіть місто та номер відділення Нової Пошти, наприклад: «Львів, 12».")]
 
-    async def _typed_delivery(self, session: ChatSession, text: str) -> list[Reply]:
-        order_id = session.context.get("order_id")
-        if order_id is None:
-            return self._restart_checkout(session)
+    def delivery_reminder(self) -> list[Reply]:
+        return [Reply("Оберіть, будь ласка, як доставити:", buttons=DELIVERY_BUTTONS)]
+
+    async def typed_delivery(self, chat: Chat, text: str) -> list[Reply] | None:
+        """The city and branch (or address) typed by hand; None when the delivery method is
+        not chosen yet and `text` does not read as a Nova Poshta branch either."""
+        if chat.draft is None:
+            return self.restart(chat)
+        form = chat.session.stage
+        found = CITY_BRANCH.match(text)
+        if form == "delivery":  # the buttons were shown; "Львів, 12" still means Nova Poshta
+            if found is None:
+                return None
+            form = "delivery_np"
         city, _, rest = text.partition(",")
         try:
-            if session.stage == "delivery_np":
-                found = CITY_BRANCH.match(text)
+            if form == "delivery_np":
                 if found is None:
                     return [Reply("Вкажіть місто й номер відділення, наприклад: «Львів, 12».")]
                 order = await self._orders.set_delivery(
-                    int(order_id),
+                    chat.draft.id,
                     DeliveryMethod.NOVA_POSHTA,
                     found.group(1).strip(),
                     branch=found.group(2),
@@ -195,17 +247,19 @@ class Checkout:
                 if not rest.strip():
                     return [Reply("Вкажіть місто й адресу через кому: «Київ, вул. Хрещатик 1».")]
                 order = await self._orders.set_delivery(
-                    int(order_id), DeliveryMethod.COURIER, city.strip(), address=rest.strip()
+                    chat.draft.id, DeliveryMethod.COURIER, city.strip(), address=rest.strip()
                 )
         except InvalidOrderDataError as error:
-            return [Reply(f"Не вдалося зберегти адресу: {error}. Спробуйте ще раз.")]
+            logger.info("delivery of order %s refused: %s", chat.draft.id, error)
+            return [Reply("Не вдалося зберегти адресу. Напишіть її коротше, будь ласка.")]
         except OrderError:
-            return self._restart_checkout(session)
-        self._enter(session, "summary")
-        return [self._summary(order)]
+            return self.restart(chat)
+        chat.draft = order
+        enter(chat.session, "summary")
+        return [self.summary(order)]
 
     @staticmethod
-    def _summary(order: Order) -> Reply:
+    def summary(order: Order) -> Reply:
         lines = "\n".join(
             f"• {line.name}, {line.size}, {line.colour} × {line.qty} — "
             f"{format_uah(line.line_total)}"
@@ -219,28 +273,68 @@ class Checkout:
             f"Перевірте замовлення:\n{lines}\nРазом: {format_uah(order.total)}\n"
             f"Отримувач: {order.customer_name}, {order.phone}\n{where}"
         )
-        return Reply(text, buttons=buttons([("✅ Підтвердити", "ok"), ("✖️ Скасувати", "x")]))
+        return Reply(
+            text,
+            buttons=buttons(
+                [
+                    ("✅ Підтвердити", callbacks.confirm(order.id)),
+                    ("✖️ Скасувати", callbacks.cancel(order.id)),
+                ]
+            ),
+        )
 
-    async def _confirm(
-        self, session: ChatSession, customer: Customer, event_id: str
-    ) -> list[Reply]:
-        order_id = session.context.get("order_id")
+    # Confirming and cancelling ------------------------------------------------------------------
+
+    async def _order_of(self, chat: Chat, order_id: int | None) -> Order | None:
+        """The order a summary button names (None: the chat's draft), if it is this chat's."""
         if order_id is None:
-            return self._restart_checkout(session)
+            return chat.draft
         try:
+            order = await self._orders.get(order_id)
+        except OrderNotFoundError:
+            return None
+        if order.chat_id != chat.chat_id:
+            logger.warning("chat %s pressed a button of another chat's order", chat.chat_id)
+            return None
+        return order
+
+    @staticmethod
+    def _where_it_is(order: Order) -> str:
+        if order.status is OrderStatus.CANCELLED:
+            return (
+                f"Замовлення {order.number} скасовано. Щоб оформити нове, надішліть фото чи "
+                "назву товару."
+            )
+        if order.status in DONE_BY_MANAGER:
+            return f"Замовлення {order.number} {DONE_BY_MANAGER[order.status]} ✅"
+        return f"Замовлення {order.number} уже прийнято ✅ Менеджер зв'яжеться з вами."
+
+    async def confirm(self, chat: Chat, order_id: int | None) -> list[Reply]:
+        """✅ under the summary: the draft becomes a new order and the managers get it."""
+        used = pressed_done()
+        order = await self._order_of(chat, order_id)
+        if order is None:
+            return [used, *self.restart(chat)] if order_id is None else [used, Reply(STALE_BUTTON)]
+        if order.status not in (OrderStatus.DRAFT, OrderStatus.NEW):
+            return [used, Reply(self._where_it_is(order))]
+        try:
+            # A new order with this update's key is a redelivery: it answers as the first did.
             order = await self._orders.confirm(
-                int(order_id), f"customer:{customer.chat_id}", idempotency_key=f"confirm:{event_id}"
+                order.id, customer(chat.chat_id), idempotency_key=f"confirm:{chat.event_id}"
             )
         except ReservationExpiredError:
-            return self._restart_checkout(session, "Резерв уже сплив.")
+            return [used, *self.restart(chat, "Резерв уже сплив.")]
+        except IllegalTransitionError:
+            return [used, Reply(self._where_it_is(await self._orders.get(order.id)))]
         except OrderError as error:
-            logger.info("confirm failed for order %s: %s", order_id, error)
-            return self._restart_checkout(session)
-        self._enter(session, "ordered", funnel="ordered")
-        session.context.pop("order_id", None)
-        notice = self._summary(order).text.replace("Перевірте замовлення:", "")
-        who = f"@{customer.username}" if customer.username else customer.name
+            logger.info("confirm failed for order %s: %s", order.id, error)
+            return [used, *self.restart(chat)]
+        chat.draft = None
+        enter(chat.session, "ordered", funnel="ordered")
+        notice = self.summary(order).text.replace("Перевірте замовлення:", "")
+        who = f"@{chat.customer.username}" if chat.customer.username else chat.customer.name
         return [
+            used,
             Reply(
                 f"Дякуємо! Замовлення {order.number} прийнято ✅ Менеджер зв'яжеться з вами "
                 "для підтвердження й оплати."
@@ -248,7 +342,7 @@ class Checkout:
             Reply(
                 f"🆕 Нове замовлення {order.number} від {who}{notice}",
                 to_manager=True,
-                about_chat=customer.chat_id,
+                about_chat=chat.chat_id,
                 buttons=buttons(
                     [
                         ("✅ Підтвердити", f"m:confirmed:{order.id}"),
@@ -259,21 +353,55 @@ class Checkout:
             ),
         ]
 
-    async def _cancel(self, session: ChatSession, customer: Customer) -> list[Reply]:
-        order_id = session.context.pop("order_id", None)
-        if order_id is not None:
-            try:
-                await self._orders.cancel(
-                    int(order_id), f"customer:{customer.chat_id}", "cancelled by the customer"
+    async def cancel(self, chat: Chat, order_id: int | None) -> list[Reply]:
+        """✖️ under the summary: the order is cancelled for real (stock released, status history,
+        managers told) while the shop's policy allows it; otherwise the customer is told so."""
+        used = pressed_done()
+        order = await self._order_of(chat, order_id)
+        if order is None:
+            return [used, Reply(STALE_BUTTON)]
+        if order.status not in CUSTOMER_MAY_CANCEL:
+            return [used, self._cannot_cancel(order)]
+        try:
+            cancelled = await self._orders.cancel(
+                order.id,
+                customer(chat.chat_id),
+                "cancelled by the customer",
+                only_from=CUSTOMER_MAY_CANCEL,
+            )
+        except IllegalTransitionError:  # a manager moved it meanwhile
+            return [used, self._cannot_cancel(await self._orders.get(order.id))]
+        if chat.draft is not None and chat.draft.id == order.id:
+            chat.draft = None
+        enter(chat.session, "discovery")
+        replies = [
+            used,
+            Reply(
+                f"Замовлення {cancelled.number} скасовано. Якщо захочете щось інше — надішліть "
+                "фото чи назву."
+            ),
+        ]
+        if order.status is OrderStatus.NEW:  # the managers have it: they must know
+            replies.append(
+                Reply(
+                    f"❌ Клієнт скасував замовлення {cancelled.number}.",
+                    to_manager=True,
+                    about_chat=chat.chat_id,
                 )
-            except OrderError as error:
-                logger.info("cancel of order %s: %s", order_id, error)
-        self._enter(session, "discovery")
-        return [Reply("Замовлення скасовано. Якщо захочете щось інше — надішліть фото чи назву.")]
+            )
+        return replies
 
-    def _restart_checkout(self, session: ChatSession, why: str = "") -> list[Reply]:
-        session.context.pop("order_id", None)
-        self._enter(session, "identified" if session.selected_skus else "discovery")
-        sku = session.selected_skus[0] if session.selected_skus else None
-        rows = [[("🛒 Обрати знову", f"o:{sku}")]] if sku else []
+    def _cannot_cancel(self, order: Order) -> Reply:
+        if order.status is OrderStatus.CANCELLED:
+            return Reply(f"Замовлення {order.number} уже скасовано.")
+        return Reply(
+            f"Замовлення {order.number} {DONE_BY_MANAGER.get(order.status, 'уже в роботі')}, "
+            "тож скасувати його тут не можна. Покликати менеджера?",
+            buttons=buttons([("👩‍💼 Менеджер", callbacks.MANAGER)]),
+        )
+
+    def restart(self, chat: Chat, why: str = "") -> list[Reply]:
+        enter(chat.session, "identified" if chat.session.selected_skus else "discovery")
+        sku = chat.session.selected_skus[0] if chat.session.selected_skus else None
+        rows = [[("🛒 Обрати знову", callbacks.choose_size(sku))]] if sku else []
         return [Reply(f"{why} Давайте оформимо замовлення ще раз.".strip(), buttons=buttons(*rows))]

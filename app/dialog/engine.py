@@ -1,59 +1,73 @@
 """The conversation: one customer's path from "what is this?" to a confirmed order.
 
-Stages (kept in the chat's session, so a restart continues where it stopped):
-greeting → discovery → identified (by photo or text) → variant (size, then colour; buttons
-offer only what is in stock) → contact → delivery → summary → ordered. A person can be asked
-for at any stage (handoff); while handed off, the bot stays silent and relays to the managers.
+Facts are read from Postgres on every turn: whether a person has the chat (its live hand-off)
+and the order being checked out (the chat's draft). The session cache holds only conversational
+context (recent turns, the product in focus, the step of a form), so losing it (TTL, a Redis
+flush) may make the bot ask again but never gives a handed-off chat back to the bot nor loses
+an order. Stages are in `app.dialog.stages`; the checkout steps in `app.dialog.checkout`.
 
-Every figure the customer sees is rendered here from the product card (the database); the
-agent's free text passes `strip_untrue_prices` first. Effects that a redelivered update could
-double (reserving stock, confirming) carry the update id as their idempotency key.
+While a person has the chat, the customer's messages are relayed to the managers and the bot
+itself only says, to buttons and commands, that a manager has the chat. With no manager chat
+configured there is nobody to hand off to: the customer is told how to reach the shop, and the
+bot goes on answering.
+
+Every figure the customer sees is rendered from the product card or the order (the database);
+the agent's free text and the vision model's question pass `guard_model_text` first. Effects
+that a redelivered update could double (reserving stock, confirming) carry the update id as
+their idempotency key.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, assert_never
 
+from app.dialog import callbacks
+from app.dialog.chat import Chat, Customer
 from app.dialog.checkout import Checkout
 from app.dialog.render import format_uah, sizes_in_stock, stock_line
 from app.dialog.replies import Reply, buttons
+from app.dialog.stages import enter, follow_draft
 from app.dialog.texts import (
+    BACK_TO_BOT,
     GREETING,
     HANDED_OFF,
     HELP,
     L2_REASONS,
     REJECTED_PHOTO,
+    STALE_BUTTON,
     UNSUPPORTED,
+    WITH_MANAGER,
     problem_in,
+    reach_the_shop,
 )
+from app.dialog.truth import guard_model_text
 from app.observability.metrics import CONVERSATION_STAGE, ESCALATIONS
 from app.vision.errors import ImageRejectedError
+from app.vision.intake import MAX_PHOTOS_PER_REQUEST
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from app.cache.session import ChatSession, SessionCache
+    from app.cache.session import SessionCache
     from app.catalog.schemas import Product
     from app.config import DialogSettings
     from app.dialog.agent import TextAgent, TextAnswer
-    from app.dialog.handoffs import Handoffs
+    from app.dialog.handoffs import Handoffs, Live
     from app.orders.service import OrderService
     from app.vision.pipeline import PhotoIdentifier
 
+__all__ = ["Conversation", "Customer"]
+
 logger = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Customer:
-    chat_id: int
-    name: str = ""
-    username: str | None = None
+NO_MANAGER_CHAT = "system:no-manager-chat"
+"""Who closes a hand-off at once when no manager chat is configured."""
 
 
-class Conversation(Checkout):
-    """Turns one customer event into replies. Stateless itself: state lives in the session."""
+class Conversation:
+    """Turns one customer event into replies. Stateless itself: facts live in Postgres, the
+    conversational context in the session."""
 
     def __init__(
         self,
@@ -66,7 +80,9 @@ class Conversation(Checkout):
         orders: OrderService,
         handoffs: Handoffs,
         settings: DialogSettings,
+        staffed: bool = True,
     ) -> None:
+        """`staffed`: a manager chat is configured, so a hand-off reaches a person."""
         self._handoffs = handoffs
         self._sessions = sessions
         self._cards = cards
@@ -75,127 +91,146 @@ class Conversation(Checkout):
         self._identifier = identifier
         self._orders = orders
         self._settings = settings
+        self._staffed = staffed
+        self._checkout = Checkout(cards=cards, orders=orders)
 
     # Entry points --------------------------------------------------------------------------------
 
     async def start(self, customer: Customer) -> list[Reply]:
-        session = await self._sessions.load(customer.chat_id)
-        if session.stage == "handoff":
-            return []
-        self._enter(session, "discovery", funnel="init")
-        session.add_turn("bot", GREETING)
-        await self._sessions.save(session)
-        return [Reply(GREETING)]
+        chat, live = await self._open(customer)
+        if live is not None:
+            return [Reply(WITH_MANAGER)]
+        enter(chat.session, "discovery", funnel="init")
+        return await self._finish(chat, [Reply(GREETING)])
 
     async def help(self, customer: Customer) -> list[Reply]:
         return [Reply(HELP)]
 
     async def unsupported(self, customer: Customer) -> list[Reply]:
-        session = await self._sessions.load(customer.chat_id)
-        return [] if session.stage == "handoff" else [Reply(UNSUPPORTED)]
+        # Said during a hand-off too: a voice message or a sticker cannot be relayed.
+        return [Reply(UNSUPPORTED)]
 
     async def text(self, customer: Customer, text: str, *, event_id: str) -> list[Reply]:
-        session = await self._sessions.load(customer.chat_id)
+        chat, live = await self._open(customer, event_id)
         text = text.strip()[:2000]
-        if session.stage == "handoff":
-            session.add_turn("customer", text)
-            await self._sessions.save(session)
-            return [Reply(f"Клієнт: {text}", to_manager=True, about_chat=customer.chat_id)]
-        session.add_turn("customer", text)
-        if session.stage == "contact":
-            replies = await self._typed_contact(session, customer, text, event_id)
-        elif session.stage in ("delivery_np", "delivery_courier"):
-            replies = await self._typed_delivery(session, text)
+        chat.session.add_turn("customer", text)
+        if live is not None:
+            return await self._finish(chat, [self._to_managers(chat, f"Клієнт: {text}")])
+        stage = chat.session.stage
+        if stage == "contact":
+            replies = await self._typed_contact(chat, text)
+        elif stage in ("delivery", "delivery_np", "delivery_courier"):
+            typed = await self._checkout.typed_delivery(chat, text)
+            if typed is None:  # a question instead of an address: answer it, ask again
+                typed = await self._ask_agent(chat, text)
+                if not chat.handed_off:
+                    typed += self._checkout.delivery_reminder()
+            replies = typed
         else:
-            replies = await self._ask_agent(session, customer, text, event_id)
-        await self._finish(session, replies)
-        return replies
+            replies = await self._ask_agent(chat, text)
+        return await self._finish(chat, replies)
 
     async def photos(
         self, customer: Customer, images: list[bytes], caption: str | None
     ) -> list[Reply]:
-        session = await self._sessions.load(customer.chat_id)
-        if session.stage == "handoff":
-            return [
-                Reply(
-                    "Клієнт надіслав фото",
-                    photo=images[0],
-                    to_manager=True,
-                    about_chat=customer.chat_id,
-                )
-            ]
-        session.add_turn("customer", f"[фото] {caption or ''}".strip())
-        replies = await self._identify(session, customer, images, caption)
-        await self._finish(session, replies)
-        return replies
+        chat, live = await self._open(customer)
+        chat.session.add_turn("customer", f"[фото] {caption or ''}".strip())
+        if live is not None:
+            text = f"Клієнт надіслав фото: {caption}" if caption else "Клієнт надіслав фото"
+            relay = self._to_managers(chat, text, photo=images[0])
+            return await self._finish(chat, [relay])
+        return await self._finish(chat, await self._identify(chat, images, caption))
 
     async def contact(self, customer: Customer, phone: str, name: str) -> list[Reply]:
-        session = await self._sessions.load(customer.chat_id)
-        if session.stage == "handoff":
-            return []
-        replies = await self._save_contact(session, name or customer.name, phone)
-        await self._finish(session, replies)
-        return replies
+        chat, live = await self._open(customer)
+        if live is not None:
+            relay = self._to_managers(chat, f"Клієнт поділився номером: {phone}")
+            return await self._finish(chat, [relay])
+        replies = await self._checkout.save_contact(chat, name or customer.name, phone)
+        return await self._finish(chat, replies)
 
     async def callback(self, customer: Customer, data: str, *, event_id: str) -> list[Reply]:
-        session = await self._sessions.load(customer.chat_id)
-        if session.stage == "handoff":
+        chat, live = await self._open(customer, event_id)
+        if live is not None:
+            return [Reply(WITH_MANAGER)]
+        try:
+            action = callbacks.parse(data)
+        except callbacks.StaleButtonError as stale:
+            logger.info("button not understood: %s", stale)
+            return await self._finish(chat, [Reply(STALE_BUTTON)])
+        return await self._finish(chat, await self._press(chat, action))
+
+    async def back_to_bot(self, chat_id: int, by: str) -> list[Reply]:
+        """A manager (`by`) gives the chat back to the bot; nothing if it was not handed off."""
+        if not await self._handoffs.close(chat_id, by):
             return []
-        kind, _, rest = data.partition(":")
-        replies: list[Reply]
-        match kind:
-            case "p":
-                replies = await self._show(session, rest)
-            case "o":
-                replies = await self._choose_size(session, rest)
-            case "s":
-                sku, _, size = rest.partition(":")
-                replies = await self._choose_colour(session, sku, size)
-            case "c":
-                sku, size, index = rest.rsplit(":", 2)
-                replies = await self._reserve(session, customer, sku, size, int(index), event_id)
-            case "d":
-                replies = self._delivery_prompt(session, rest)
-            case "ok":
-                replies = await self._confirm(session, customer, event_id)
-            case "x":
-                replies = await self._cancel(session, customer)
-            case "h":
-                replies = await self._handoff(session, customer, "L1", "asked", "кнопка")
-            case _:
-                replies = []
-        await self._finish(session, replies)
-        return replies
+        await self._sessions.append(chat_id, "bot", BACK_TO_BOT)
+        return [Reply(BACK_TO_BOT)]
 
-    async def back_to_bot(self, chat_id: int) -> list[Reply]:
-        """The manager gives the chat back to the bot."""
-        session = await self._sessions.load(chat_id)
-        session.stage = "discovery"
-        await self._sessions.save(session)
-        await self._handoffs.close(chat_id)
-        return [Reply("Я знову на зв'язку 🙂 Чим ще можу допомогти?")]
-
-    async def from_manager(self, chat_id: int, text: str) -> list[Reply]:
-        session = await self._sessions.load(chat_id)
-        session.add_turn("bot", text)
-        await self._sessions.save(session)
-        await self._handoffs.taken(chat_id)
+    async def from_manager(self, chat_id: int, text: str, by: str) -> list[Reply]:
+        """A manager's (`by`) reply, relayed to the customer: the hand-off is taken."""
+        await self._handoffs.taken(chat_id, by)
+        # Only appended: the customer's own turn may be saving this session at the same time.
+        await self._sessions.append(chat_id, "bot", text)
         return [Reply(text)]
 
-    # Steps ---------------------------------------------------------------------------------------
+    # Turns ---------------------------------------------------------------------------------------
 
-    async def _finish(self, session: ChatSession, replies: list[Reply]) -> None:
+    async def _open(self, customer: Customer, event_id: str = "") -> tuple[Chat, Live | None]:
+        """The turn's chat: the session, and from Postgres the live hand-off and the draft."""
+        session = await self._sessions.load(customer.chat_id)
+        chat = Chat(customer, session, event_id=event_id)
+        live = await self._handoffs.live(customer.chat_id)
+        if live is None:
+            chat.draft = await self._orders.draft_for(customer.chat_id)
+            follow_draft(session, chat.draft)
+        return chat, live
+
+    async def _finish(self, chat: Chat, replies: list[Reply]) -> list[Reply]:
         for reply in replies:
-            if not reply.to_manager:
-                session.add_turn("bot", reply.text)
-        await self._sessions.save(session)
+            if not reply.to_manager and not reply.edit_pressed:
+                chat.session.add_turn("bot", reply.text)
+        await self._sessions.save(chat.session)
+        return replies
 
-    async def _ask_agent(
-        self, session: ChatSession, customer: Customer, text: str, event_id: str
-    ) -> list[Reply]:
+    @staticmethod
+    def _to_managers(chat: Chat, text: str, *, photo: bytes | None = None) -> Reply:
+        return Reply(text, photo=photo, to_manager=True, about_chat=chat.chat_id)
+
+    async def _press(self, chat: Chat, action: callbacks.Action) -> list[Reply]:
+        checkout = self._checkout
+        match action:
+            case callbacks.Show(sku):
+                return await self._show(chat, sku)
+            case callbacks.ChooseSize(sku):
+                return await checkout.choose_size(chat, sku)
+            case callbacks.ChooseColour(sku, size):
+                return await checkout.choose_colour(chat, sku, size)
+            case callbacks.Reserve(sku, size, colour):
+                return await checkout.reserve(chat, sku, size, colour)
+            case callbacks.Delivery(method):
+                return checkout.delivery_prompt(chat, method)
+            case callbacks.Confirm(order_id):
+                return await checkout.confirm(chat, order_id)
+            case callbacks.Cancel(order_id):
+                return await checkout.cancel(chat, order_id)
+            case callbacks.Manager():
+                return await self._handoff(chat, "L1", "asked", "кнопка")
+        assert_never(action)
+
+    async def _typed_contact(self, chat: Chat, text: str) -> list[Reply]:
+        phone = self._checkout.contact_in(text)
+        if phone is not None:
+            return await self._checkout.typed_contact(chat, text, phone)
+        # Not a contact: a question or another product. Answer it; the reservation stays.
+        replies = await self._ask_agent(chat, text)
+        return replies + self._checkout.contact_reminder(chat)
+
+    async def _ask_agent(self, chat: Chat, text: str) -> list[Reply]:
+        session = chat.session
         problem = problem_in(text)
         if problem is not None:
-            return await self._handoff(session, customer, "L2", problem, text)
+            return await self._handoff(chat, "L2", problem, text)
         current = session.selected_skus[0] if session.selected_skus else None
         answer = await self._agent.respond(
             text, current_sku=current, history=session.turns[:-1], stage=session.stage
@@ -204,37 +239,35 @@ class Conversation(Checkout):
         if reply.escalate:
             reason = answer.reason or "asked"
             level = "L2" if reason in L2_REASONS else "L1"
-            return await self._handoff(session, customer, level, reason, text)
+            return await self._handoff(chat, level, reason, text)
         if reply.skus and answer.action in ("check_stock", "add_to_order"):
-            acted = await self._act(session, customer, answer, event_id)
+            acted = await self._act(chat, answer)
             if acted:
                 return acted
         if session.stage == "greeting":
-            self._enter(session, "discovery", funnel="discovery")
+            enter(session, "discovery", funnel="discovery")
         elif session.stage == "discovery" and not reply.skus:
             CONVERSATION_STAGE.labels("discovery").inc()
         if reply.intent == "order" and reply.skus:
-            return await self._choose_size(session, reply.skus[0])
+            return await self._checkout.choose_size(chat, reply.skus[0])
         if reply.skus:
             card = await self._cards(reply.skus[0])
             if card is not None:
                 session.selected_skus = list(reply.skus)
                 if card.sku != current:
-                    self._enter(session, "identified", funnel="identified")
+                    enter(session, "identified", funnel="identified")
                     # The model's words go before the card; the offline agent's under it.
                     if answer.source == "model":
                         return [Reply(reply.text), await self._card(card)]
                     return [await self._card(card, note=reply.text)]
         return [Reply(reply.text)]
 
-    async def _act(
-        self, session: ChatSession, customer: Customer, answer: TextAnswer, event_id: str
-    ) -> list[Reply]:
+    async def _act(self, chat: Chat, answer: TextAnswer) -> list[Reply]:
         """Run the model's tool on the real services; every figure comes from the card."""
         card = await self._cards(answer.reply.skus[0])
         if card is None or not card.active:
             return []
-        session.selected_skus = [card.sku]
+        chat.session.selected_skus = [card.sku]
         size = next((s for s in card.sizes if s.casefold() == (answer.size or "").casefold()), None)
         colour = next(
             (c for c in card.colours if c.casefold() == (answer.colour or "").casefold()), None
@@ -242,35 +275,31 @@ class Conversation(Checkout):
         if answer.action == "check_stock":
             return [Reply(f"{card.name} — {format_uah(card.price)}. {stock_line(card)}")]
         if size is None:
-            return await self._choose_size(session, card.sku)
+            return await self._checkout.choose_size(chat, card.sku)
         if colour is None:
-            return await self._choose_colour(session, card.sku, size)
-        return await self._reserve(
-            session, customer, card.sku, size, card.colours.index(colour), event_id
-        )
+            return await self._checkout.choose_colour(chat, card.sku, size)
+        return await self._checkout.reserve_variant(chat, card, size, colour)
 
     async def _card(self, card: Product, note: str | None = None) -> Reply:
         body = f"{card.name}\nЦіна: {format_uah(card.price)}\n{stock_line(card)}"
         # A note that starts with the name is the offline agent's summary of this same card.
         if note and not note.startswith(card.name):
             body = f"{body}\n\n{note}"
-        rows = [[("🛒 Замовити", f"o:{card.sku}")]] if sizes_in_stock(card) else []
-        rows.append([("👩‍💼 Менеджер", "h")])
+        rows = [[("🛒 Замовити", callbacks.choose_size(card.sku))]] if sizes_in_stock(card) else []
+        rows.append([("👩‍💼 Менеджер", callbacks.MANAGER)])
         return Reply(body, photo=await self._photo(card.sku), buttons=buttons(*rows))
 
-    async def _show(self, session: ChatSession, sku: str) -> list[Reply]:
+    async def _show(self, chat: Chat, sku: str) -> list[Reply]:
         card = await self._cards(sku)
         if card is None or not card.active:
             return [Reply("Цей товар більше не продається. Надішліть фото іншої речі.")]
-        session.selected_skus = [sku]
-        self._enter(session, "identified", funnel="identified")
+        chat.session.selected_skus = [sku]
+        enter(chat.session, "identified", funnel="identified")
         return [await self._card(card)]
 
-    async def _identify(
-        self, session: ChatSession, customer: Customer, images: list[bytes], caption: str | None
-    ) -> list[Reply]:
+    async def _identify(self, chat: Chat, images: list[bytes], caption: str | None) -> list[Reply]:
         best = None
-        for image in images[:3]:  # an album: the first clear answer wins
+        for image in images[:MAX_PHOTOS_PER_REQUEST]:  # an album: the first clear answer wins
             try:
                 found = await self._identifier.identify(image, caption)
             except ImageRejectedError as rejected:
@@ -283,20 +312,21 @@ class Conversation(Checkout):
         if best is None:
             return [Reply(REJECTED_PHOTO)]
         if best.sku is not None and best.confidence >= self._settings.high_confidence:
-            return await self._show(session, best.sku)
+            return await self._show(chat, best.sku)
         candidates = [best.sku] if best.sku else []
         candidates += [s for s in best.candidates if s not in candidates]
         cards = [c for c in [await self._cards(s) for s in candidates[:3]] if c and c.active]
         if cards and best.confidence >= self._settings.low_confidence:
             photos = tuple(p for p in [await self._photo(c.sku) for c in cards] if p)
-            rows = [[(f"{c.name} — {format_uah(c.price)}", f"p:{c.sku}")] for c in cards]
-            rows.append([("Ні, іншe — покликати менеджера", "h")])
+            rows = [[(f"{c.name} — {format_uah(c.price)}", callbacks.show(c.sku))] for c in cards]
+            rows.append([("Ні, інше — покликати менеджера", callbacks.MANAGER)])
             return [Reply("Це один із цих товарів?", buttons=buttons(*rows), album=photos)]
-        if best.question:
-            return [Reply(best.question, buttons=buttons([("👩‍💼 Менеджер", "h")]))]
+        # The model's own words: no price or promise of its making reaches the customer.
+        question = guard_model_text(best.question, cards)[0] if best.question else ""
+        if question:
+            return [Reply(question, buttons=buttons([("👩‍💼 Менеджер", callbacks.MANAGER)]))]
         return await self._handoff(
-            session,
-            customer,
+            chat,
             "L1",
             "unsure",
             "фото не впізнано",
@@ -306,8 +336,7 @@ class Conversation(Checkout):
 
     async def _handoff(
         self,
-        session: ChatSession,
-        customer: Customer,
+        chat: Chat,
         level: str,
         reason: str,
         why: str,
@@ -315,23 +344,36 @@ class Conversation(Checkout):
         photo: bytes | None = None,
         candidates: list[str] | None = None,
     ) -> list[Reply]:
+        """Hand the chat to a person: recorded in Postgres, posted to the manager chat."""
         ESCALATIONS.labels(level, reason).inc()
-        self._enter(session, "handoff")
+        customer = chat.customer
         history = "\n".join(
-            f"{'👤' if t.role == 'customer' else '🤖'} {t.text}" for t in session.turns[-6:]
+            f"{'👤' if t.role == 'customer' else '🤖'} {t.text}" for t in chat.session.turns[-6:]
         )
         who = f"@{customer.username}" if customer.username else customer.name
         extra = f"\nКандидати: {', '.join(candidates)}" if candidates else ""
-        if session.selected_skus:
-            extra += f"\nТовар у розмові: {session.selected_skus[0]}"
-        text = (
+        if chat.session.selected_skus:
+            extra += f"\nТовар у розмові: {chat.session.selected_skus[0]}"
+        if chat.draft is not None:
+            extra += f"\nЗамовлення в роботі: {chat.draft.number}"
+        summary = (
             f"🆘 Передача розмови ({level}, {reason}) — {who}\nПричина: {why}{extra}\n\n"
             f"{history}\n\nВідповідайте реплаєм на це повідомлення; /bot — повернути боту."
         )
+        opened = await self._handoffs.open(chat.chat_id, level, reason, summary)
+        if not self._staffed:
+            # Nobody reads a manager chat: recorded and closed at once, so the bot answers on.
+            if opened:
+                await self._handoffs.close(chat.chat_id, NO_MANAGER_CHAT)
+            logger.warning("hand-off in chat %s with no KRAMAR_MANAGER_CHAT_ID", chat.chat_id)
+            return [Reply(reach_the_shop(self._settings.shop_contacts))]
+        chat.handed_off = True
+        if not opened:  # already with the managers: no second page
+            return [Reply(WITH_MANAGER)]
         return [
             Reply(HANDED_OFF),
             Reply(
-                text,
+                summary,
                 photo=photo,
                 to_manager=True,
                 about_chat=customer.chat_id,

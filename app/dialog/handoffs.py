@@ -1,7 +1,11 @@
 """Hand-offs: opened by the conversation, taken by a manager's reply, closed by /bot.
 
-An open hand-off that no manager answered within `repost_after` is posted to the manager chat
-again (by whichever replica gets to it first: `FOR UPDATE SKIP LOCKED`).
+The live hand-off (open or taken) of a chat is read from here on every customer turn: it alone
+decides that the bot stays quiet and relays, so a lost session never gives a chat back to the
+bot, and a manager's /bot (from the manager chat's queue) cannot be undone by a customer turn
+running at the same time. An open hand-off that no manager answered within `repost_after` is
+posted to the manager chat again (by whichever replica gets to it first: `FOR UPDATE SKIP
+LOCKED`).
 """
 
 from __future__ import annotations
@@ -21,6 +25,17 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class Live:
+    """A chat's hand-off that is not closed yet."""
+
+    level: str
+    reason: str
+    status: str
+    """open (waiting for a manager) or taken (a manager answered)."""
+    taken_by: str | None
+
+
+@dataclass(frozen=True)
 class Due:
     chat_id: int
     level: str
@@ -31,6 +46,8 @@ class Due:
 
 
 class Handoffs:
+    """The hand-offs table; every method is one transaction."""
+
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
 
@@ -54,21 +71,37 @@ class Handoffs:
             )
             return (await session.execute(statement)).first() is not None
 
-    async def taken(self, chat_id: int) -> None:
+    async def live(self, chat_id: int) -> Live | None:
+        """The chat's hand-off that is open or taken, if any."""
+        async with self._session_factory() as session:
+            row = (
+                await session.execute(
+                    select(Handoff.level, Handoff.reason, Handoff.status, Handoff.taken_by).where(
+                        Handoff.chat_id == chat_id, Handoff.status != CLOSED
+                    )
+                )
+            ).first()
+        return None if row is None else Live(row.level, row.reason, row.status, row.taken_by)
+
+    async def taken(self, chat_id: int, by: str) -> None:
+        """A manager (`by`, e.g. manager:<id>) answered: the hand-off is no longer reposted."""
         async with self._session_factory() as session, session.begin():
             await session.execute(
                 update(Handoff)
                 .where(Handoff.chat_id == chat_id, Handoff.status == OPEN)
-                .values(status=TAKEN, taken_at=func.now())
+                .values(status=TAKEN, taken_at=func.now(), taken_by=by)
             )
 
-    async def close(self, chat_id: int) -> None:
+    async def close(self, chat_id: int, by: str) -> bool:
+        """The bot answers the chat again; False if it had no live hand-off."""
         async with self._session_factory() as session, session.begin():
-            await session.execute(
+            closed = await session.execute(
                 update(Handoff)
                 .where(Handoff.chat_id == chat_id, Handoff.status != CLOSED)
-                .values(status=CLOSED, closed_at=func.now())
+                .values(status=CLOSED, closed_at=func.now(), closed_by=by)
+                .returning(Handoff.id)
             )
+            return closed.first() is not None
 
     async def due(self, repost_after: timedelta) -> list[Due]:
         """Open hand-offs not posted for `repost_after`; marks them posted now."""

@@ -15,7 +15,10 @@ CLOSED = "closed"
 
 
 class Handoff(Base):
-    """A chat handed to the managers: open until a manager answers, closed when the bot is back."""
+    """A chat handed to the managers: open until a manager answers, closed when the bot is back.
+
+    The live row (open or taken) is the truth of whether the bot answers the chat; the session
+    cache holds no copy of it."""
 
     __tablename__ = "handoffs"
     __table_args__ = (
@@ -44,4 +47,8 @@ class Handoff(Base):
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )
     taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    taken_by: Mapped[str | None] = mapped_column(String(64))
+    """Who answered first, e.g. manager:<telegram user id>."""
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_by: Mapped[str | None] = mapped_column(String(64))
+    """Who gave the chat back, e.g. manager:<id>, or system:no-manager-chat."""

@@ -21,14 +21,16 @@ def format_uah(price: Decimal) -> str:
 
 
 def sizes_in_stock(card: Product) -> list[str]:
-    """Sizes with at least one colour in stock, in the declared order."""
-    stocked = {v.size for v in card.variants if v.stock > 0}
+    """Sizes with at least one colour available, in the declared order."""
+    stocked = {v.size for v in card.variants if v.available > 0}
     return [size for size in card.sizes if size in stocked]
 
 
 def colours_in_stock(card: Product, size: str | None = None) -> list[str]:
-    """Colours with stock (in `size` when given), in the declared order."""
-    stocked = {v.colour for v in card.variants if v.stock > 0 and (size is None or v.size == size)}
+    """Colours available (in `size` when given), in the declared order."""
+    stocked = {
+        v.colour for v in card.variants if v.available > 0 and (size is None or v.size == size)
+    }
     return [colour for colour in card.colours if colour in stocked]
 
 

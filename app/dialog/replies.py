@@ -44,6 +44,14 @@ class Reply:
     """For manager posts: the customer chat it is about (replies to it are relayed there)."""
     album: tuple[bytes, ...] = field(default=(), repr=False)
     """Several photos sent together before `text` (the "is it one of these?" candidates)."""
+    edit_pressed: bool = False
+    """Not a new message: the buttons under the message whose button was pressed become
+    `buttons` (none: removed), so a used summary cannot be pressed again."""
+
+
+def pressed_done() -> Reply:
+    """Remove the buttons of the message whose button was pressed."""
+    return Reply("", edit_pressed=True)
 
 
 def buttons(*rows: list[tuple[str, str]]) -> tuple[tuple[Button, ...], ...]:

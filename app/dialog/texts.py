@@ -22,6 +22,32 @@ REJECTED_PHOTO = (
     "(до 10 МБ)."
 )
 HANDED_OFF = "Передаю розмову менеджеру — він відповість тут найближчим часом."
+WITH_MANAGER = "Вашою розмовою вже займається менеджер — він відповість тут найближчим часом 🙏"
+BACK_TO_BOT = "Я знову на зв'язку 🙂 Чим ще можу допомогти?"
+STALE_BUTTON = (
+    "Ця кнопка вже не діє 🙏 Надішліть фото чи назву товару — покажу актуальні ціни й розміри."
+)
+NOT_SOLD = "Цей товар більше не продається. Надішліть фото чи назву іншої речі."
+SORRY = (
+    "Вибачте, сталася помилка 🙏 Спробуйте, будь ласка, ще раз трохи згодом або напишіть "
+    "«менеджер»."
+)
+
+
+def reach_the_shop(contacts: str | None) -> str:
+    """What a customer who asked for a person is told when no manager chat is set up: how to
+    reach the shop. `contacts` is the shop's own text (phone, hours), when it has one."""
+    if contacts:
+        return (
+            f"Зараз менеджер не може відповісти в цьому чаті. Зв'яжіться з нами напряму: "
+            f"{contacts}\nА я й далі допоможу з вибором і замовленням 🙂"
+        )
+    return (
+        "Зараз менеджер не може відповісти в цьому чаті 🙏 Спробуйте написати трохи згодом, "
+        "а я поки допоможу з вибором і замовленням."
+    )
+
+
 # Problems a bot must not try to solve: straight to a person, level 2, with the reason.
 PROBLEMS: dict[str, tuple[str, ...]] = {
     "complaint": ("скарг", "жалоб", "брак", "неякісн", "порван", "обман", "complain", "defect"),

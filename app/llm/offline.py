@@ -213,13 +213,13 @@ class OfflineAgent:
         size, colour = _mentioned_size(text, card), _mentioned_colour(text, card)
         if size is None and colour is None:
             return card_summary(card)
-        stock = sum(
-            v.stock
+        available = sum(
+            v.available
             for v in card.variants
             if (size is None or v.size == size) and (colour is None or v.colour == colour)
         )
         asked = ", ".join(x for x in (f"розмір {size}" if size else "", colour or "") if x)
-        if stock > 0:
+        if available > 0:
             return f"Так, {card.name} ({asked}) є в наявності. Ціна — {format_uah(card.price)}."
         alternatives = colours_in_stock(card, size) if size else sizes_in_stock(card)
         tail = f" Є: {', '.join(alternatives)}." if alternatives else ""

@@ -4,6 +4,11 @@
 access lines are JSON and redacted as well). Each line carries the trace id of the span it was
 logged in, which leads from a log line to the trace and back.
 
+One record is one line whatever it carries (JSON escapes line breaks; in text format control
+characters in the message, from a request path with `%0a` or a customer's text, are escaped and
+every line of a traceback is indented), so request text can never start a line that looks like
+a record of its own.
+
 Redaction happens on the handler, after the message is formatted with its arguments: a token
 passed as an argument, inside a URL object, or quoted in a traceback is caught as well as one in
 the message text. Bot tokens must never reach the logs: aiogram and httpx put them in every
@@ -65,6 +70,9 @@ def configure_logging(settings: Settings, *, stream: TextIO | None = None) -> lo
     handler.set_name("kramar")
     handler.addFilter(TraceContextFilter())
     handler.addFilter(RedactingFilter(configured_secrets(settings)))
+    if settings.log_format == "text":
+        # After redaction: it works on the formatted message. JSON escapes line breaks itself.
+        handler.addFilter(OneLineFilter())
     handler.setFormatter(JsonFormatter() if settings.log_format == "json" else TextFormatter())
 
     root = logging.getLogger()
@@ -100,6 +108,7 @@ def configured_secrets(settings: Settings) -> list[str]:
     add(settings.telegram.bot_token)
     add(settings.telegram.webhook_secret)
     add(settings.admin_token)
+    add(settings.alerts.token)
     add(settings.rag.openai_api_key)
     for link in settings.llm.links:
         add(link.api_key)
@@ -153,6 +162,25 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+# Line breaks of every kind (Unicode's too) and other control characters; a tab stays.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape_controls(text: str) -> str:
+    """`text` with control characters and line breaks written as escapes (`\\n`, `\\x1b`)."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+class OneLineFilter(logging.Filter):
+    """Escapes control characters in the (already formatted) message: one record, one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.msg, record.args = record.getMessage(), None
+        record.msg = escape_controls(str(record.msg))
+        return True
+
+
 class TraceContextFilter(logging.Filter):
     """Adds `trace_id` and `span_id` (hex, or None outside a span) to every record."""
 
@@ -172,6 +200,27 @@ class TextFormatter(logging.Formatter):
         line = super().formatMessage(record)
         trace_id = getattr(record, "trace_id", None)
         return f"{line} trace={trace_id}" if trace_id else line
+
+    def formatException(self, ei: Any) -> str:
+        return _indented(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:
+        return _indented(stack_info)
+
+    def format(self, record: logging.LogRecord) -> str:
+        # The redacting filter may have rendered the traceback already (unindented).
+        if record.exc_text and not record.exc_text.startswith(_INDENT):
+            record.exc_text = _indented(record.exc_text)
+        return super().format(record)
+
+
+_INDENT = "    "
+
+
+def _indented(block: str) -> str:
+    """Every line of a traceback indented (and its control characters escaped): a line of it
+    can never pass for the start of a record, whatever an exception message says."""
+    return "\n".join(_INDENT + escape_controls(line) for line in block.split("\n"))
 
 
 class JsonFormatter(logging.Formatter):

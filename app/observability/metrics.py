@@ -18,6 +18,8 @@ OrderStatusLabel = Literal["new", "confirmed", "paid", "shipped", "done", "cance
 FunnelStage = Literal["init", "discovery", "identified", "variant_chosen", "checkout", "ordered"]
 SendOutcome = Literal["ok", "retry_after", "error"]
 AlertStatus = Literal["firing", "resolved", "duplicate", "error"]
+SyncTrigger = Literal["configmap", "notify", "reconcile"]
+SyncOutcome = Literal["synced", "skipped", "invalid", "error"]
 
 CACHE_REQUESTS = Counter(
     "cache_requests_total",
@@ -133,10 +135,46 @@ WEBHOOK_ACK = Histogram(
     "Time from a webhook request received to its 200 (the update is stored, not yet processed)",
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5),
 )
+BOT_HANDLER_ERRORS = Counter(
+    "bot_handler_errors_total",
+    "Updates whose handler failed unexpectedly, by kind; the chat got an apology, no retry",
+    ["kind"],
+)
 ALERTS_FORWARDED = Counter(
     "alerts_forwarded_total",
     "Alertmanager notifications forwarded to the staff chat, by status",
     ["status"],
+)
+
+# Catalog and RAG index sync (the operator, and `kramar serve` with KRAMAR_RAG_SYNC=inprocess).
+CATALOG_SYNCS = Counter(
+    "catalog_syncs_total",
+    "Catalog syncs by trigger (configmap, notify, reconcile) and outcome (synced; skipped: "
+    "already imported; invalid: the catalog has problems; error: database or embedder failed)",
+    ["trigger", "outcome"],
+)
+CATALOG_SYNC_EMBEDDED = Counter(
+    "catalog_sync_embedded_products_total",
+    "Products (re-)embedded into the text index by a sync, by trigger",
+    ["trigger"],
+)
+CATALOG_SYNC_DURATION = Histogram(
+    "catalog_sync_duration_seconds",
+    "Time one sync took (import and re-embedding), by trigger",
+    ["trigger"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+)
+CATALOG_INDEX_LAG = Histogram(
+    "catalog_index_lag_seconds",
+    "Time from a catalog change notification received to the text index updated (debounce "
+    "included)",
+    buckets=(0.1, 0.25, 0.5, 1, 2, 2.5, 3, 5, 10, 30, 60),
+)
+CATALOG_SYNC_LAST_SUCCESS = Gauge(
+    "catalog_sync_last_success_timestamp_seconds",
+    "Unix time of the last sync that succeeded, by trigger",
+    ["trigger"],
+    multiprocess_mode="livemax",
 )
 
 
@@ -155,6 +193,7 @@ def _init_series() -> None:
         for reason in get_args(EscalationReason):
             ESCALATIONS.labels(level, reason)
     for kind in get_args(UpdateKind):
+        BOT_HANDLER_ERRORS.labels(kind)
         for outcome in get_args(UpdateOutcome):
             TELEGRAM_UPDATES.labels(kind, outcome)
     for status in get_args(OrderStatusLabel):
@@ -163,6 +202,10 @@ def _init_series() -> None:
         CONVERSATION_STAGE.labels(stage)
     for alert_status in get_args(AlertStatus):
         ALERTS_FORWARDED.labels(alert_status)
+    for trigger in get_args(SyncTrigger):
+        CATALOG_SYNC_EMBEDDED.labels(trigger)
+        for sync_outcome in get_args(SyncOutcome):
+            CATALOG_SYNCS.labels(trigger, sync_outcome)
 
 
 _init_series()

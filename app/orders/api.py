@@ -10,6 +10,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody, Parameter
 
 from app.admin.auth import admin_guard
+from app.inputs import BIGINT_MAX
 from app.orders import schemas
 from app.orders.errors import OrderError
 from app.orders.service import OrderService
@@ -34,7 +35,9 @@ def order_error(_: Request[Any, Any, Any], exc: OrderError) -> Response[dict[str
 
 
 Orders = NamedDependency[OrderService]
-OrderIdParam = Annotated[int, Parameter(description="Order id (KR-000123 is order 123)", ge=1)]
+OrderIdParam = Annotated[
+    int, Parameter(description="Order id (KR-000123 is order 123)", ge=1, le=BIGINT_MAX)
+]
 
 
 class AdminOrderController(Controller):
@@ -55,7 +58,7 @@ class AdminOrderController(Controller):
             OrderStatus | None, Parameter(description="Only orders in this status")
         ] = None,
         limit: Annotated[int, Parameter(description="Page size", ge=1, le=100)] = 20,
-        offset: Annotated[int, Parameter(description="Orders to skip", ge=0)] = 0,
+        offset: Annotated[int, Parameter(description="Orders to skip", ge=0, le=BIGINT_MAX)] = 0,
     ) -> schemas.OrderPage:
         return await orders.list_orders(status, limit=limit, offset=offset)
 
@@ -69,8 +72,8 @@ class AdminOrderController(Controller):
         summary="Move an order to another status",
         description=(
             "Allowed: draft→new|cancelled, new→confirmed|cancelled, confirmed→paid|cancelled, "
-            "paid→shipped|cancelled, shipped→done. Anything else is 409. Cancelling returns the "
-            "order's items to stock."
+            "paid→shipped|cancelled, shipped→done. Anything else is 409. Cancelling releases the "
+            "order's reservation; shipping takes its items off on hand."
         ),
         status_code=200,
     )

@@ -73,7 +73,7 @@ class Order(TimestampMixin, Base):
     total: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False, default=Decimal(0))
     # "tg:<update_id>" of the update that opened the order: a redelivered update finds it.
     idempotency_key: Mapped[str | None] = mapped_column(String(120), unique=True)
-    # Drafts only: when the expiry job may cancel the draft and return its stock.
+    # Drafts only: when the expiry job may cancel the draft, releasing its reservation.
     reserved_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     lines: Mapped[list[OrderLine]] = relationship(

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.inputs import CleanInput
 from app.orders.status import DeliveryMethod, OrderStatus
 
 
@@ -68,7 +69,7 @@ class OrderPage(BaseModel):
     offset: int
 
 
-class StatusChange(BaseModel):
+class StatusChange(CleanInput):
     """A manager's move of an order to another status."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

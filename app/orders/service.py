@@ -1,24 +1,27 @@
 """Order business rules: checkout drafts that reserve stock atomically, and the status workflow.
 
 Every method is one database transaction of its own, so one `OrderService` may serve many
-concurrent callers. Stock moves with the order in the same transaction: a reservation is a
-conditional UPDATE of `product_variants.stock`, so two customers can never both take the last
-piece, and a crash can never leave stock taken without an order that holds it.
+concurrent callers. A reservation *is* an order line of an open order (`app.catalog.stock`):
+nothing else is written, so cancelling or expiring gives the pieces back by construction, and a
+crash can never leave stock taken without an order that holds it. Reserving locks the variant's
+row first, so two customers can never both take the last piece. Shipping takes the pieces off
+on hand, in the transaction of the status change.
 
-Writing `product_variants` bumps the catalog version through the catalog's triggers. That is
-intended: caches then reload cards with the true stock.
+Order lines and status changes bump the catalog version through triggers (migration 0009):
+caches then reload cards with the true availability.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import case, func, literal, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import raiseload
 
+from app.catalog import stock
 from app.catalog.errors import ProductNotFoundError, VariantNotFoundError
 from app.catalog.models import Product, Variant
 from app.observability.metrics import ORDERS
@@ -37,9 +40,9 @@ from app.orders.phone import normalize_phone
 from app.orders.status import EDITABLE, DeliveryMethod, OrderStatus, can_change
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Collection, Mapping
 
-    from sqlalchemy import ColumnElement
+    from sqlalchemy import Row
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 logger = logging.getLogger(__name__)
@@ -108,53 +111,35 @@ def to_schema(order: Order) -> schemas.Order:
     )
 
 
-async def adjust_stock(session: AsyncSession, deltas: Mapping[int, int]) -> set[int]:
-    """Add `deltas[variant_id]` to each variant's stock; return the ids that lacked stock.
+async def take_off_hand(session: AsyncSession, pieces: Mapping[int, int]) -> None:
+    """Take `pieces[variant_id]` off each variant's on hand: the goods have left the shop.
 
-    One conditional UPDATE (`SET stock = stock + delta WHERE stock + delta >= 0`) does it: a
-    concurrent reservation of the same variant waits for our row lock and then re-checks the
-    condition against the committed stock, so the last piece goes to exactly one customer.
-    Variants that could not be reduced are returned and left alone; the caller must then roll
-    the transaction back. Ids of deleted variants are returned too (nothing to give back to).
-
-    With several variants their rows are locked in id order first: the statement's catalog
-    trigger then takes the `catalog_state` lock last, so two transactions never hold one of
-    these locks each while waiting for the other's.
+    Never below 0: on hand may already have been set below what orders held (the managers were
+    told then), and the shipment happened all the same. Rows are locked in id order first, the
+    order every stock writer locks in (`app.catalog.stock.lock`), so none deadlocks another.
     """
-    changes = {variant_id: delta for variant_id, delta in deltas.items() if delta}
+    changes = {variant_id: qty for variant_id, qty in pieces.items() if qty}
     if not changes:
-        return set()
+        return
     ids = sorted(changes)
-    change: ColumnElement[int]
-    if len(ids) > 1:
-        await session.execute(
-            select(Variant.id).where(Variant.id.in_(ids)).order_by(Variant.id).with_for_update()
-        )
-        change = case(changes, value=Variant.id)
-    else:
-        change = literal(changes[ids[0]])
-    updated = await session.scalars(
+    await session.execute(
+        select(Variant.id).where(Variant.id.in_(ids)).order_by(Variant.id).with_for_update()
+    )
+    await session.execute(
         update(Variant)
-        .where(Variant.id.in_(ids), Variant.stock + change >= 0)
-        .values(stock=Variant.stock + change)
-        .returning(Variant.id)
+        .where(Variant.id.in_(ids))
+        .values(on_hand=func.greatest(Variant.on_hand - case(changes, value=Variant.id), 0))
         .execution_options(synchronize_session=False)
     )
-    return set(ids) - set(updated)
 
 
-def _release(order: Order) -> dict[int, int]:
-    """The stock changes that give back what the order's lines hold."""
-    deltas: dict[int, int] = {}
+def _pieces(order: Order) -> dict[int, int]:
+    """Pieces per variant on the order's lines."""
+    pieces: dict[int, int] = {}
     for line in order.lines:
         if line.variant_id is not None:
-            deltas[line.variant_id] = deltas.get(line.variant_id, 0) + line.qty
-    return deltas
-
-
-def _merge(into: dict[int, int], more: Mapping[int, int]) -> None:
-    for variant_id, delta in more.items():
-        into[variant_id] = into.get(variant_id, 0) + delta
+            pieces[line.variant_id] = pieces.get(line.variant_id, 0) + line.qty
+    return pieces
 
 
 def _missing_for_confirm(order: Order) -> list[str]:
@@ -263,9 +248,9 @@ class OrderService:
     ) -> schemas.Order:
         """A draft with this one item, reserved until now + the reservation time.
 
-        If the chat already has a draft, its item is replaced: the old variant's stock is given
-        back and the new one reserved in the same transaction, so on `SoldOutError` the old
-        reservation stands. The price is read from the catalog here, never taken from a caller.
+        If the chat already has a draft, its item is replaced in the same transaction (the old
+        line's pieces are free again at commit), so on `SoldOutError` the old reservation
+        stands. The price is read from the catalog here, never taken from a caller.
         A repeated `idempotency_key` (a redelivered update) returns the order it made, and
         reserves nothing again. Raises `SoldOutError`, or the catalog's `ProductNotFoundError`
         or `VariantNotFoundError`.
@@ -294,10 +279,20 @@ class OrderService:
                 .where(Order.chat_id == chat_id, Order.status == OrderStatus.DRAFT)
                 .with_for_update()
             )
+            available = stock.variant_stock.c
             rows = (
                 await session.execute(
-                    select(Variant.id, Variant.size, Variant.colour, Product.name, Product.price)
+                    select(
+                        Variant.id,
+                        Variant.size,
+                        Variant.colour,
+                        Product.name,
+                        Product.price,
+                        available.on_hand,
+                        available.reserved,
+                    )
                     .join(Product)
+                    .join(stock.variant_stock, available.variant_id == Variant.id)
                     .where(Product.sku == sku, Product.active.is_(True))
                     .order_by(Variant.id)
                 )
@@ -317,9 +312,23 @@ class OrderService:
                     raise ProductNotFoundError(sku)
                 raise VariantNotFoundError(sku, size, colour)
 
-            deltas = {} if draft is None else _release(draft)
-            _merge(deltas, {chosen.id: -qty})
-            if chosen.id in await adjust_stock(session, deltas):
+            # The draft's own line is replaced, so its pieces are free for this choice.
+            own = 0 if draft is None else _pieces(draft).get(chosen.id, 0)
+
+            def short(level: stock.Level | Row[Any]) -> bool:
+                return level.on_hand - (level.reserved - own) < qty
+
+            # Sold out as committed now: no lock needed. In a rush most customers end here,
+            # without queueing for the row the winners hold.
+            if short(chosen):
+                raise SoldOutError(sku, chosen.size, chosen.colour, qty)
+            # Then the row lock, and reserved counted again by a later statement: its snapshot
+            # includes every reservation committed before the lock was granted. (Counting in
+            # the locking statement would use the snapshot taken before the wait.)
+            await session.execute(
+                select(Variant.id).where(Variant.id == chosen.id).with_for_update()
+            )
+            if short((await stock.levels(session, [chosen.id])).get(chosen.id, stock.NO_LEVEL)):
                 raise SoldOutError(sku, chosen.size, chosen.colour, qty)
 
             line = OrderLine(
@@ -429,11 +438,16 @@ class OrderService:
         actor: str,
         note: str | None = None,
         idempotency_key: str | None = None,
+        only_from: Collection[OrderStatus] | None = None,
     ) -> schemas.Order:
         """Move the order to `to` if `TRANSITIONS` allows it, recording who did it.
 
-        Cancelling gives the stock back, in the same transaction; since `cancelled` is final,
-        that happens exactly once. A repeated `idempotency_key` returns the order unchanged.
+        Cancelling releases the reservation by construction: the lines of a cancelled order are
+        not open. Shipping takes the lines' pieces off on hand in the same transaction; since
+        `shipped` is reached once, that happens exactly once. A repeated `idempotency_key`
+        returns the order unchanged.
+        `only_from`: the statuses the caller's rule allows moving from, checked under the row
+        lock (`IllegalTransitionError` otherwise).
         """
         async with self._session_factory() as session, session.begin():
             if idempotency_key is not None:
@@ -446,19 +460,35 @@ class OrderService:
                         f"{done.number}"
                     )
             order = await self._locked(session, order_id)
-            release = self._apply(order, to, actor, note, idempotency_key)
-            await adjust_stock(session, release)
+            if only_from is not None and order.status not in only_from:
+                raise IllegalTransitionError(order.number, order.status, to)
+            self._apply(order, to, actor, note, idempotency_key)
+            if to is OrderStatus.SHIPPED:
+                # Variant rows before the status change is flushed: its trigger takes the
+                # catalog version row, which a reservation holding a variant row waits for.
+                with session.no_autoflush:
+                    await take_off_hand(session, _pieces(order))
             await session.flush()
             answer = to_schema(order)
         ORDERS.labels(status=to.value).inc()
         return answer
 
-    async def cancel(self, order_id: int, actor: str, reason: str) -> schemas.Order:
-        """Cancel the order and give its stock back; a second cancel is `IllegalTransitionError`."""
-        return await self.change_status(order_id, OrderStatus.CANCELLED, actor, note=reason)
+    async def cancel(
+        self,
+        order_id: int,
+        actor: str,
+        reason: str,
+        *,
+        only_from: Collection[OrderStatus] | None = None,
+    ) -> schemas.Order:
+        """Cancel the order, releasing its reservation; a second cancel is `IllegalTransitionError`,
+        and so is one from a status outside `only_from`."""
+        return await self.change_status(
+            order_id, OrderStatus.CANCELLED, actor, note=reason, only_from=only_from
+        )
 
     async def expire_reservations(self, now: datetime | None = None) -> int:
-        """Cancel drafts whose reservation lapsed, giving their stock back; how many were.
+        """Cancel drafts whose reservation lapsed (their pieces are available again); how many.
 
         Safe to run from several replicas at once: each takes drafts with FOR UPDATE SKIP
         LOCKED, so a draft is expired by one of them, and none waits for another.
@@ -476,16 +506,8 @@ class OrderService:
                         .with_for_update(skip_locked=True)
                     )
                 )
-                release: dict[int, int] = {}
                 for order in drafts:
-                    _merge(
-                        release,
-                        self._apply(
-                            order, OrderStatus.CANCELLED, EXPIRY_ACTOR, "reservation expired"
-                        ),
-                    )
-                # One statement for the whole batch: see `adjust_stock` on lock order.
-                await adjust_stock(session, release)
+                    self._apply(order, OrderStatus.CANCELLED, EXPIRY_ACTOR, "reservation expired")
             if drafts:
                 ORDERS.labels(status=OrderStatus.CANCELLED.value).inc(len(drafts))
                 logger.info("expired %d draft order(s)", len(drafts))
@@ -502,20 +524,17 @@ class OrderService:
         actor: str,
         note: str | None = None,
         key: str | None = None,
-    ) -> dict[int, int]:
-        """Change the status in memory after checking the rules; the stock to give back."""
+    ) -> None:
+        """Change the status in memory after checking the rules."""
         current = OrderStatus(order.status)
         if not can_change(current, to):
             raise IllegalTransitionError(order.number, current, to)
-        release: dict[int, int] = {}
         if to is OrderStatus.NEW:
             missing = _missing_for_confirm(order)
             if missing:
                 raise IncompleteOrderError(order.number, missing)
             if order.reserved_until is not None and order.reserved_until <= self._clock():
                 raise ReservationExpiredError(order.number)
-        if to is OrderStatus.CANCELLED:
-            release = _release(order)
         if to is not OrderStatus.DRAFT:
             # Past the draft the stock is held until a person acts: nothing expires any more.
             order.reserved_until = None
@@ -525,7 +544,6 @@ class OrderService:
             )
         )
         order.status = to
-        return release
 
     async def _by_key(self, session: AsyncSession, key: str) -> Order | None:
         """The order an earlier call with this idempotency key created or changed."""

@@ -9,10 +9,12 @@ class OrderStatus(StrEnum):
     """Where an order is in its life.
 
     `draft`: the customer is checking out; the chosen variant is reserved until `reserved_until`
-    and the expiry job cancels the draft (returning the stock) once that passes.
+    and the expiry job cancels the draft (releasing the reservation) once that passes.
     `new`: the customer confirmed the summary; the reservation no longer expires but is held
     until a manager confirms or cancels the order, because the manager must be able to rely on
     the goods still being there when they call the customer.
+    `shipped`: the goods have left; their pieces were taken off on hand, so the lines no longer
+    reserve anything. See `OPEN`.
     """
 
     DRAFT = "draft"
@@ -40,6 +42,10 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.CANCELLED: frozenset(),
 }
 """Status → the statuses it may change to; anything else is an `IllegalTransitionError`."""
+
+OPEN = frozenset({OrderStatus.DRAFT, OrderStatus.NEW, OrderStatus.CONFIRMED, OrderStatus.PAID})
+"""Statuses whose lines reserve their pieces. The `variant_stock` view (migration 0009) spells the
+same list in SQL; `tests/orders/test_stock.py` checks that the two agree."""
 
 # Statuses in which the customer's contact and delivery may still be changed.
 EDITABLE = frozenset({OrderStatus.DRAFT, OrderStatus.NEW})

@@ -27,7 +27,7 @@ def _price(product: Product) -> str:
 def product_lines(product: Product) -> str:
     """One product in 2-3 lines: what the model may quote, and how to recognise it."""
     stocked = [
-        s for s in product.sizes if any(v.size == s and v.stock > 0 for v in product.variants)
+        s for s in product.sizes if any(v.size == s and v.available > 0 for v in product.variants)
     ]
     head = (
         f"[{product.sku}] {product.name} — {_price(product)}; "

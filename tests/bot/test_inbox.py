@@ -119,8 +119,8 @@ async def test_a_poison_update_is_set_aside_and_unblocks_its_chat(db, inbox):
             await conn.execute(text("UPDATE telegram_inbox SET available_at = now()"))
         [work] = await inbox.claim(1)
         assert work.update_ids == [1] and work.attempts == attempt
-        dead = await inbox.failed(work, "ValueError: boom")
-    assert dead is True
+        outcome = await inbox.failed(work, "ValueError: boom")
+    assert outcome == "dead"
     assert [c.update_ids for c in await inbox.claim(1)] == [[2]]
     async with db.connect() as conn:
         row = (
@@ -209,3 +209,131 @@ async def test_a_database_outage_is_reported_not_swallowed(postgres):
             await Inbox(gone, worker_id="x").put(message(1, 10))
     finally:
         await gone.dispose()
+
+
+async def test_a_stale_worker_cannot_free_finish_or_renew_an_update_another_worker_holds(
+    db, make_inbox
+):
+    stale = make_inbox(worker_id="stale", lease_seconds=0.2, max_attempts=5)
+    await stale.put(message(1, 10))
+    [mine] = await stale.claim(1)
+    await asyncio.sleep(0.3)  # the lease runs out while the stale worker still works on it
+    current = make_inbox(worker_id="current", lease_seconds=60)
+    [theirs] = await current.claim(1)
+
+    assert await stale.failed(mine, "RuntimeError: too late") == "lost"
+    assert await stale.done(mine) is False
+    assert await stale.renew(mine) is False
+    assert await stale.release(mine) is False
+
+    third = make_inbox(worker_id="third", lease_seconds=60)
+    assert await third.claim(1) == []  # still leased to `current`
+    async with db.connect() as conn:
+        row = (
+            await conn.execute(
+                text(
+                    "SELECT status, locked_by, last_error, locked_until > now() AS leased"
+                    " FROM telegram_inbox WHERE update_id = 1"
+                )
+            )
+        ).one()
+    assert tuple(row) == ("pending", "current", None, True)
+    assert await current.done(theirs) is True
+
+
+async def test_the_same_worker_id_is_fenced_by_the_claims_token(make_inbox):
+    # Two claims by one process (same worker id): the first claim's token no longer holds.
+    inbox = make_inbox(worker_id="proc", lease_seconds=0.2)
+    await inbox.put(message(1, 10))
+    [first] = await inbox.claim(1)
+    await asyncio.sleep(0.3)
+    [second] = await inbox.claim(1)
+    assert first.lease_token != second.lease_token
+    assert await inbox.done(first) is False
+    assert await inbox.done(second) is True
+
+
+async def test_a_turn_longer_than_the_lease_is_not_taken_over_by_another_worker(db, make_inbox):
+    runs: list[str] = []
+
+    def processor(name):
+        async def process(work):
+            runs.append(name)
+            await asyncio.sleep(1.6)  # four times the lease
+
+        return process
+
+    workers = []
+    for name in ("a", "b"):
+        inbox = make_inbox(worker_id=name, lease_seconds=0.4, album_wait_seconds=0)
+        workers.append(InboxWorker(inbox, processor(name), concurrency=2, poll_interval=0.05))
+    await workers[0]._inbox.put(message(1, 10))
+    for worker in workers:
+        worker.start()
+    try:
+        await asyncio.sleep(2.4)
+    finally:
+        for worker in workers:
+            await worker.stop()
+    assert len(runs) == 1, runs
+    async with db.connect() as conn:
+        status = await conn.scalar(text("SELECT status FROM telegram_inbox WHERE update_id = 1"))
+    assert status == "done"
+
+
+async def test_a_permanent_failure_is_set_aside_at_once_and_answered(db, inbox):
+    calls: list[int] = []
+    told: list[int] = []
+
+    async def process(work):
+        calls.append(work.attempts)
+        raise ValueError("a bug, not an outage")
+
+    async def on_dead(work):
+        told.append(work.update_ids[0])
+
+    worker = InboxWorker(inbox, process, poll_interval=0.05, on_dead=on_dead)
+    await inbox.put(message(1, 10))
+    await inbox.put(message(2, 10))
+    worker.start()
+    for _ in range(100):
+        if len(told) == 2:
+            break
+        await asyncio.sleep(0.05)
+    await worker.stop()
+    assert calls == [1, 1] and told == [1, 2]  # no retries; the chat's next update went on
+    async with db.connect() as conn:
+        rows = (
+            await conn.execute(
+                text("SELECT status, attempts, processed_at IS NOT NULL FROM telegram_inbox")
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [("dead", 1, True), ("dead", 1, True)]
+
+
+async def test_an_outage_is_retried_with_back_off(db, make_inbox):
+    inbox = make_inbox(worker_id="w", max_attempts=3, album_wait_seconds=0)
+    inbox._backoff = 0.05
+    calls: list[int] = []
+    told: list[int] = []
+
+    async def process(work):
+        calls.append(work.attempts)
+        if work.attempts < 3:
+            raise ConnectionRefusedError("database restarting")
+
+    async def on_dead(work):
+        told.append(work.update_ids[0])
+
+    worker = InboxWorker(inbox, process, poll_interval=0.05, on_dead=on_dead)
+    await inbox.put(message(1, 10))
+    worker.start()
+    for _ in range(100):
+        if len(calls) == 3:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.1)
+    await worker.stop()
+    assert calls == [1, 2, 3] and told == []
+    async with db.connect() as conn:
+        assert await conn.scalar(text("SELECT status FROM telegram_inbox")) == "done"

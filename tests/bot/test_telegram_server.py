@@ -46,6 +46,14 @@ async def test_get_me_answers_as_the_bot(bot, telegram):
     assert [call.method for call in telegram.calls] == ["getMe"]
 
 
+async def test_callback_data_over_64_bytes_is_refused(bot):
+    too_long = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="Колір", callback_data="c:" + "я" * 32)]]
+    )
+    with pytest.raises(TelegramBadRequest, match="BUTTON_DATA_INVALID"):
+        await bot.send_message(7, "Оберіть колір:", reply_markup=too_long)
+
+
 async def test_a_wrong_token_is_unauthorized(telegram):
     stranger = telegram.bot("654321:WRONG-token")
     try:

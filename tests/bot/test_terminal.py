@@ -54,3 +54,33 @@ async def test_a_newcomer_buys_a_demo_product_in_the_terminal(env, db):
             )
         ).one()
     assert tuple(row) == ("new", "KR-KS-002", "S", "пудровий", "Львів", "12")
+
+
+async def test_two_terminal_chats_at_once_keep_their_own_reservations(settings, demo_catalog, db):
+    """Each chat counted update ids from the same clock second, so the second chat's
+    reservation (keyed by update id) returned the first chat's order."""
+    import io
+
+    from app.bot.terminal import TerminalChat
+    from app.services import open_services
+
+    async with open_services(settings) as services:
+        first = TerminalChat(services, io.StringIO(), chat_id=11)
+        second = TerminalChat(services, io.StringIO(), chat_id=12)
+        for chat, product in (
+            (first, "хочу замовити джинси мом"),
+            (second, "хочу замовити бомбер пілот"),
+        ):
+            for line in ("/start", product, "1", "1"):  # the first size, the first colour
+                await chat.say(line)
+
+    async with db.connect() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT o.chat_id, l.sku FROM orders o JOIN order_lines l"
+                    " ON l.order_id = o.id ORDER BY o.chat_id"
+                )
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [(11, "KR-JN-001"), (12, "KR-JK-001")]

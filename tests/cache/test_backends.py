@@ -143,6 +143,22 @@ async def test_sets_are_deleted_like_values(backend: CacheBackend) -> None:
     assert await backend.set_members_many(["s"]) == [set()]
 
 
+async def test_compare_and_set_writes_only_over_what_the_writer_saw(backend: CacheBackend) -> None:
+    assert await backend.compare_and_set("k", None, b"first", ttl=60) is True
+    assert await backend.compare_and_set("k", None, b"again", ttl=60) is False  # not absent now
+    assert await backend.compare_and_set("k", b"stale", b"second", ttl=60) is False
+    assert await backend.get("k") == b"first"
+    assert await backend.compare_and_set("k", b"first", b"second", ttl=60) is True
+    assert await backend.get("k") == b"second"
+
+
+async def test_compare_and_set_restarts_the_ttl(backend: CacheBackend) -> None:
+    await backend.set("k", b"v", ttl=0.2)
+    assert await backend.compare_and_set("k", b"v", b"w", ttl=60) is True
+    await asyncio.sleep(0.3)
+    assert await backend.get("k") == b"w"
+
+
 async def test_memory_backend_evicts_least_recently_used_key_beyond_its_bound() -> None:
     backend = MemoryBackend(max_keys=3)
     await backend.set("a", b"1", ttl=60)
@@ -194,10 +210,12 @@ async def test_redis_outage_degrades_to_misses_and_recovers(
     await backend.set_add("s", "x", ttl=60)
     assert await backend.set_members_many(["s", "t"]) == [set(), set()]
     await backend.delete("k")
+    # A compare-and-set during an outage is a lost write like any other, not a conflict to retry.
+    assert await backend.compare_and_set("k", None, b"lost", ttl=60) is True
     await asyncio.sleep(0.15)  # past the back-off: this get really tries Redis again
     assert await backend.get("k") is None
 
-    assert redis_errors() >= errors_before + 7
+    assert redis_errors() >= errors_before + 8
     warnings = [r.getMessage() for r in backend_logs(caplog, logging.WARNING)]
     assert len(warnings) == 1
     assert warnings[0].startswith("redis unavailable: ")

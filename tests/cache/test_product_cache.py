@@ -31,8 +31,8 @@ def make_product(sku: str, price: str = "1299.00") -> Product:
         sizes=["S", "M"],
         colours=["чорний"],
         variants=[
-            Variant(size="S", colour="чорний", stock=2),
-            Variant(size="M", colour="чорний", stock=0),
+            Variant(size="S", colour="чорний", available=2),
+            Variant(size="M", colour="чорний", available=0),
         ],
         visual_features="крупна в'язка",
         recognition_tips="",

@@ -116,3 +116,44 @@ async def test_session_survives_an_app_restart(redis_url: str) -> None:
     await after.close()
 
     assert loaded == saved
+
+
+async def test_two_writers_of_one_chat_keep_each_others_turns(backend: CacheBackend) -> None:
+    """The customer's turn and a manager's relayed reply (another inbox queue) save the same
+    chat's session at once: neither overwrites the other."""
+    cache = SessionCache(backend, ttl=60)
+    await cache.save(a_conversation(42))
+    customer_turn = await cache.load(42)  # a long turn: loaded, then a model call...
+    customer_turn.add_turn("customer", "А є в бежевому?")
+
+    await cache.append(42, "bot", "Менеджер: так, є, відкладаю")  # ...meanwhile, the manager
+    customer_turn.add_turn("bot", "Так, бежевий є.")
+    customer_turn.stage = "variant"
+    await cache.save(customer_turn)
+
+    saved = await cache.load(42)
+    assert [t.text for t in saved.turns] == [
+        "Чи є цей светр у розмірі M?",
+        "Так, є 2 штуки.",
+        "А є в бежевому?",
+        "Менеджер: так, є, відкладаю",
+        "Так, бежевий є.",
+    ]
+    assert saved.stage == "variant"
+
+
+async def test_many_concurrent_appends_lose_no_turn(backend: CacheBackend) -> None:
+    cache = SessionCache(backend, ttl=60)
+    await asyncio.gather(*(cache.append(42, "bot", f"turn {n}") for n in range(8)))
+    saved = await cache.load(42)
+    assert sorted(t.text for t in saved.turns) == sorted(f"turn {n}" for n in range(8))
+
+
+async def test_a_session_that_expired_meanwhile_is_saved_afresh(backend: CacheBackend) -> None:
+    cache = SessionCache(backend, ttl=60)
+    await cache.save(a_conversation(42))
+    session = await cache.load(42)
+    await cache.clear(42)  # the TTL ran out, or Redis was flushed
+    session.add_turn("customer", "ще тут?")
+    await cache.save(session)
+    assert (await cache.load(42)).turns[-1].text == "ще тут?"

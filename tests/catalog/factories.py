@@ -176,6 +176,6 @@ def _state(p: Product) -> tuple[Any, ...]:
     more = ("visual_features", "recognition_tips", "tags", "active")
     return (
         *(getattr(p, name) for name in (*columns, *more)),
-        sorted((v.size, v.colour, v.stock) for v in p.variants),
+        sorted((v.size, v.colour, v.on_hand) for v in p.variants),
         [(ph.position, ph.source, ph.sha256, ph.content_type) for ph in p.photos],
     )

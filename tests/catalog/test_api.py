@@ -22,7 +22,7 @@ async def test_product_card_comes_from_the_database(client, session_factory):
     assert Decimal(card["price"]) == Decimal("2450.00")
     assert card["currency"] == "UAH"
     assert card["in_stock"] is True
-    sizes = [(v["size"], v["colour"], v["stock"]) for v in card["variants"]]
+    sizes = [(v["size"], v["colour"], v["available"]) for v in card["variants"]]
     assert sizes[0] == ("S", "чорний", 3)
     assert len(sizes) == 6
 
@@ -81,7 +81,7 @@ async def test_stock_of_one_variant(client, session_factory):
     assert response.json() == {
         "sku": "KR-C-1",
         "in_stock": True,
-        "variants": [{"size": "M", "colour": "чорний", "stock": 1}],
+        "variants": [{"size": "M", "colour": "чорний", "available": 1}],
     }
     missing = await client.get("/api/v1/products/KR-C-1/stock", params={"size": "XXL"})
     assert missing.status_code == 404
@@ -140,6 +140,16 @@ async def test_admin_create_update_stock_and_deactivate(client):
         headers=ADMIN,
     )
     assert stock.json()["in_stock"] is False
+    assert stock.json()["stock"] == [
+        {
+            "size": "M",
+            "colour": "молочний",
+            "on_hand": 0,
+            "reserved": 0,
+            "available": 0,
+            "short": False,
+        }
+    ]
     bad_variant = await client.put(
         "/api/v1/admin/products/KR-NEW-1/stock",
         json={"size": "XL", "colour": "молочний", "qty": 1},

@@ -64,7 +64,8 @@ async def test_a_bad_file_in_a_real_process_exits_1_and_writes_nothing(
     code, out, err = await run_process(env, tmp_path, "catalog", "import", str(path))
 
     assert (code, out) == (1, "")
-    assert re.search(rf"(?m)^{re.escape(str(path))}:\d+: KR-KS-003\.price: Input should be", err)
+    where = re.escape(str(path))
+    assert re.search(rf"(?m)^{where}:\d+: KR-KS-003\.price: must not be negative", err)
     assert err.endswith("1 problem(s): nothing imported\n")
     assert await catalog_version(session_factory) == version
     assert await product_count(session_factory) == 2
@@ -126,7 +127,7 @@ def _bad_csv(tmp_path: Path, change: str) -> Path:
         ("missing photo", r"products_master\.yaml:\d+: KR-KS-001\.photos\[0\]: no such file"),
         ("non-image photo", r"products_master\.yaml:\d+: KR-KS-001\.photos\[0\]: .* is not a PNG"),
         ("wrong CSV header", r"products\.csv:1: header: unknown column\(s\) 'colors'"),
-        ("non-numeric qty", r"products\.csv:2: KR-KS-001\.qty: Input should be a valid integer"),
+        ("non-numeric qty", r"products\.csv:2: KR-KS-001\.qty: must be a whole number of pieces"),
         ("conflicting product fields", r"products\.csv:3: KR-KS-001\.name: .* on line 2"),
         ("50 MB file", r"products_master\.yaml: file is 50\.0 MB, the limit is 20\.0 MB"),
     ],

@@ -57,7 +57,7 @@ async def test_first_import_adds_every_product_with_its_variants_and_photos(
         stored = await session.scalar(select(Product).where(Product.sku == "KR-KS-001"))
         assert stored is not None
         assert stored.price == Decimal("1001.50")
-        assert {(v.size, v.colour): v.stock for v in stored.variants} == {
+        assert {(v.size, v.colour): v.on_hand for v in stored.variants} == {
             ("S", "рожевий"): 3, ("S", "бежевий"): 0, ("M", "рожевий"): 0,
             ("M", "бежевий"): 5, ("L", "рожевий"): 0, ("L", "бежевий"): 0,
         }  # fmt: skip
@@ -107,7 +107,7 @@ async def test_stock_changes_keep_the_variant_rows(session_factory, tmp_path):
 
     assert plan.changed == {"KR-KS-001": ["sizes", "stock"]}
     async with session_factory() as session:
-        rows = (await session.execute(select(Variant.id, Variant.size, Variant.stock))).all()
+        rows = (await session.execute(select(Variant.id, Variant.size, Variant.on_hand))).all()
     assert ids_before < {row.id for row in rows}
     assert sorted((size, stock) for _, size, stock in rows if stock) == [("S", 7)]
 

@@ -33,6 +33,20 @@ async def test_upload_imports_a_catalog_with_its_photos(client, tmp_path):
     assert photo.headers["content-type"] == "image/png"
 
 
+async def test_photos_uploaded_under_their_file_name_alone_are_found(client, tmp_path):
+    # Browsers send a file input's name without its folder: `KR-KS-001.png`, not `photos/...`.
+    path = write_yaml(tmp_path, catalog(1), photos=False)
+    photos = {"KR-KS-001.png": png_bytes(1)}
+
+    response = await client.post(
+        "/api/v1/admin/catalog/import", files=_multipart(path, photos), headers=ADMIN
+    )
+
+    assert response.status_code == 200, response.text
+    card = (await client.get("/api/v1/products/KR-KS-001")).json()
+    assert (await client.get(card["photos"][0]["url"])).content == photos["KR-KS-001.png"]
+
+
 async def test_reupload_without_photos_reuses_the_stored_ones(client, tmp_path):
     products = catalog(1)
     path = write_yaml(tmp_path, products, photos=False)

@@ -4,7 +4,7 @@ import asyncio
 
 from sqlalchemy import text
 
-from app.catalog.version import CatalogVersion
+from app.catalog.version import CatalogChange, CatalogVersion, parse_change
 from tests.factories import add_product
 
 
@@ -58,3 +58,20 @@ async def test_a_lost_listener_falls_back_to_reading_and_reconnects(db, session_
         await _eventually(caught_up)
     finally:
         await version.stop()
+
+
+def test_a_notification_names_its_version_kind_and_skus():
+    change = parse_change('{"v": 12, "kind": "content", "skus": ["KR-A-1", "KR-B-2"]}')
+    assert change == CatalogChange(12, "content", frozenset({"KR-A-1", "KR-B-2"}))
+    assert parse_change('{"v": 13, "kind": "stock", "skus": null}') == CatalogChange(
+        13, "stock", None
+    )
+
+
+def test_a_bare_number_from_an_older_schema_is_a_content_change_of_unknown_skus():
+    assert parse_change("7") == CatalogChange(7, "content", None)
+
+
+def test_unreadable_payloads_are_no_change():
+    for payload in ("", "x", "true", '{"v": true}', '{"kind": "content"}', "[1]"):
+        assert parse_change(payload) is None, payload

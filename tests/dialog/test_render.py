@@ -12,7 +12,7 @@ from app.dialog.render import card_summary, colours_in_stock, format_uah, sizes_
 def card(**stock: int) -> Product:
     """A card with sizes S, M, L and colours чорний, білий; `stock` like S_чорний=2."""
     variants = [
-        Variant(size=s, colour=c, stock=stock.get(f"{s}_{c}", 0))
+        Variant(size=s, colour=c, available=stock.get(f"{s}_{c}", 0))
         for s in ("S", "M", "L")
         for c in ("чорний", "білий")
     ]
@@ -21,7 +21,7 @@ def card(**stock: int) -> Product:
         name="Футболка «Базова»",
         category="футболки",
         price=Decimal("1299.50"),
-        in_stock=any(v.stock for v in variants),
+        in_stock=any(v.available for v in variants),
         active=True,
         description="",
         sizes=["S", "M", "L"],

@@ -12,6 +12,7 @@ from app.catalog.importer import import_catalog, load_catalog
 from app.catalog.service import CatalogService, load_card
 from app.dialog.render import format_uah
 from app.llm.offline import OfflineAgent, detect_intent
+from app.orders.service import OrderService
 from app.rag.embedders import HashingEmbedder
 from app.rag.indexer import reindex
 from app.rag.search import retrieve
@@ -82,8 +83,19 @@ async def test_a_sold_out_product_is_never_offered_for_order(agent):
 
 async def test_a_variant_out_of_stock_is_said_so(agent, session_factory):
     product = await card(session_factory, "KR-KS-001")
-    empty = next(v for v in product.variants if v.stock == 0)
+    empty = next(v for v in product.variants if v.available == 0)
     reply = await agent.respond(f"а є розмір {empty.size} {empty.colour}?", current_sku="KR-KS-001")
+    assert reply.text.startswith("На жаль")
+
+
+async def test_a_variant_another_customer_reserved_is_said_to_be_gone(agent, session_factory):
+    """On hand is 1, one customer holds it: the agent answers from available, not on hand."""
+    product = await card(session_factory, "KR-KS-001")
+    last = next(v for v in product.variants if v.available == 1)
+    await OrderService(session_factory).start_order(1, "KR-KS-001", last.size, last.colour)
+
+    reply = await agent.respond(f"а є розмір {last.size} {last.colour}?", current_sku="KR-KS-001")
+
     assert reply.text.startswith("На жаль")
 
 

@@ -8,6 +8,8 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pydantic import SecretStr
 
@@ -182,3 +184,78 @@ def test_configured_secrets_and_secret_shapes_are_redacted(configure):
     assert "db%2Fpass" not in text and "db/pass" not in text
     assert "Authorization: Bearer [REDACTED]" in text
     assert "redis://:[REDACTED]@cache:6379/0" in text
+
+
+def test_every_secret_setting_is_redacted_the_alerts_token_too(configure):
+    """Walks the settings for SecretStr fields, so a secret added later cannot be forgotten."""
+    from pydantic_settings import BaseSettings
+
+    values: dict[str, str] = {}
+    groups: dict[str, dict[str, SecretStr]] = {}
+    top: dict[str, SecretStr] = {}
+    for name, field in Settings.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseSettings):
+            for inner, inner_field in annotation.model_fields.items():
+                if "SecretStr" in str(inner_field.annotation) and inner != "url":
+                    value = f"{name}-{inner}-s3cr3t"
+                    groups.setdefault(name, {})[inner] = SecretStr(value)
+                    values[f"{name}.{inner}"] = value
+        elif "SecretStr" in str(annotation):
+            top[name] = SecretStr(f"{name}-s3cr3t")
+            values[name] = f"{name}-s3cr3t"
+    assert {"admin_token", "alerts.token", "telegram.webhook_secret"} <= values.keys()
+    groups["telegram"]["bot_token"] = SecretStr(TOKEN)
+    values["telegram.bot_token"] = TOKEN
+    fields: dict[str, Any] = {**top, **groups}
+    buffer = configure(**fields)
+
+    for value in values.values():
+        log.warning("configured value %s in a message", value)
+
+    text = buffer.getvalue()
+    for name, value in values.items():
+        assert value not in text, name
+
+
+FORGED = "\nCRITICAL app.payments: refund of 10000 UAH approved\r\x1b[2J"
+
+
+def record_starts(text: str) -> list[str]:
+    """Lines that begin like a record of the text format (a timestamp)."""
+    import re
+
+    return [line for line in text.splitlines() if re.match(r"\d{4}-\d\d-\d\d ", line)]
+
+
+def test_request_text_cannot_forge_a_log_line(configure):
+    buffer = configure(log_format="text")
+
+    log.error("unhandled error in GET %s", f"/api/v1/products/x{FORGED}")
+    try:
+        raise ValueError(f"bad value {FORGED}")
+    except ValueError:
+        log.exception("failed on %s", FORGED)
+
+    text = buffer.getvalue()
+    assert len(record_starts(text)) == 2
+    assert not any(line.startswith("CRITICAL") for line in text.splitlines())
+    assert "\x1b" not in text and "\r" not in text
+    assert "\\nCRITICAL app.payments" in text  # still readable, escaped
+
+
+@given(noise=st.text(alphabet=st.characters(codec="utf-8"), max_size=40))
+def test_no_text_makes_more_than_one_record_line(noise):
+    stream = io.StringIO()
+    handler = configure_logging(settings(log_format="text"), stream=stream)
+    try:
+        log.warning("customer wrote %s", noise)
+        try:
+            raise RuntimeError(noise)
+        except RuntimeError:
+            log.exception("turn failed: %s", noise)
+    finally:
+        logging.getLogger().removeHandler(handler)
+    lines = stream.getvalue().splitlines()
+    starts = [line for line in lines if line and not line.startswith(" ")]
+    assert len(starts) == 2, stream.getvalue()

@@ -11,6 +11,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
 from app.catalog.models import Product, Variant
+from app.catalog.stock import Level, levels
 from app.orders.api import AdminOrderController
 from app.orders.service import OrderService
 
@@ -47,18 +48,25 @@ def fx_orders(session_factory: async_sessionmaker[AsyncSession], clock: Clock) -
     return OrderService(session_factory, reservation_minutes=RESERVATION_MINUTES, clock=clock)
 
 
-async def stock_of(
+async def level_of(
     session_factory: async_sessionmaker[AsyncSession], sku: str, size: str, colour: str
-) -> int:
-    """The stock the database holds now for one variant."""
+) -> Level:
+    """On hand, reserved and available of one variant, as the database computes them now."""
     async with session_factory() as session:
-        stock = await session.scalar(
-            select(Variant.stock)
+        variant_id = await session.scalar(
+            select(Variant.id)
             .join(Product)
             .where(Product.sku == sku, Variant.size == size, Variant.colour == colour)
         )
-    assert stock is not None
-    return stock
+        assert variant_id is not None
+        return (await levels(session, [variant_id]))[variant_id]
+
+
+async def available_of(
+    session_factory: async_sessionmaker[AsyncSession], sku: str, size: str, colour: str
+) -> int:
+    """The pieces of one variant a customer can order now."""
+    return (await level_of(session_factory, sku, size, colour)).available
 
 
 @pytest.fixture(name="orders_client")

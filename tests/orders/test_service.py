@@ -25,7 +25,7 @@ from app.orders.errors import (
 from app.orders.service import EXPIRY_ACTOR, OrderService, customer, manager
 from app.orders.status import DeliveryMethod, OrderStatus
 from tests.factories import add_product
-from tests.orders.conftest import RESERVATION_MINUTES, stock_of
+from tests.orders.conftest import RESERVATION_MINUTES, available_of
 
 CHAT = 1001
 
@@ -68,7 +68,7 @@ async def test_start_order_reserves_the_variant_until_the_reservation_ends(
     assert order.status is OrderStatus.DRAFT
     assert (order.lines[0].size, order.lines[0].colour) == ("S", "чорний")
     assert order.reserved_until == clock.now + timedelta(minutes=RESERVATION_MINUTES)
-    assert await stock_of(session_factory, product.sku, "S", "чорний") == 2
+    assert await available_of(session_factory, product.sku, "S", "чорний") == 2
     assert [(e.from_status, e.to_status, e.actor) for e in order.events] == [
         (None, OrderStatus.DRAFT, customer(CHAT))
     ]
@@ -88,7 +88,7 @@ async def test_last_piece_goes_to_exactly_one_of_two_concurrent_customers(orders
     placed = [r for r in results if not isinstance(r, BaseException)]
     assert (len(placed), len(sold_out)) == (1, 1)
     assert (sold_out[0].sku, sold_out[0].size, sold_out[0].colour) == (product.sku, "M", "чорний")
-    assert await stock_of(session_factory, product.sku, "M", "чорний") == 0
+    assert await available_of(session_factory, product.sku, "M", "чорний") == 0
 
 
 async def test_more_pieces_than_in_stock_take_nothing(orders, session_factory):
@@ -97,7 +97,7 @@ async def test_more_pieces_than_in_stock_take_nothing(orders, session_factory):
     with pytest.raises(SoldOutError, match="sold out"):
         await orders.start_order(CHAT, product.sku, "S", "чорний", qty=4)
 
-    assert await stock_of(session_factory, product.sku, "S", "чорний") == 3
+    assert await available_of(session_factory, product.sku, "S", "чорний") == 3
     assert await orders.draft_for(CHAT) is None
 
 
@@ -122,8 +122,8 @@ async def test_choosing_another_item_replaces_the_draft_item_and_returns_its_sto
     assert second.id == first.id
     assert [(line.size, line.qty) for line in second.lines] == [("L", 2)]
     assert second.total == Decimal("1198.00")
-    assert await stock_of(session_factory, product.sku, "S", "чорний") == 3
-    assert await stock_of(session_factory, product.sku, "L", "білий") == 0
+    assert await available_of(session_factory, product.sku, "S", "чорний") == 3
+    assert await available_of(session_factory, product.sku, "L", "білий") == 0
     assert second.events[-1].note is not None and "item changed" in second.events[-1].note
 
 
@@ -134,7 +134,7 @@ async def test_choosing_the_same_last_piece_again_keeps_it(orders, session_facto
     again = await orders.start_order(CHAT, product.sku, "M", "чорний")
 
     assert again.lines[0].qty == 1
-    assert await stock_of(session_factory, product.sku, "M", "чорний") == 0
+    assert await available_of(session_factory, product.sku, "M", "чорний") == 0
 
 
 async def test_a_sold_out_replacement_keeps_the_old_reservation(orders, session_factory):
@@ -147,7 +147,7 @@ async def test_a_sold_out_replacement_keeps_the_old_reservation(orders, session_
         await orders.start_order(CHAT, product.sku, "M", "чорний")
 
     assert await orders.draft_for(CHAT) == draft
-    assert await stock_of(session_factory, other.sku, "S", "чорний") == 2
+    assert await available_of(session_factory, other.sku, "S", "чорний") == 2
 
 
 async def test_a_redelivered_update_returns_the_same_order_and_reserves_nothing_more(
@@ -159,7 +159,7 @@ async def test_a_redelivered_update_returns_the_same_order_and_reserves_nothing_
     again = await orders.start_order(CHAT, product.sku, "S", "чорний", idempotency_key="tg:7")
 
     assert again == first
-    assert await stock_of(session_factory, product.sku, "S", "чорний") == 2
+    assert await available_of(session_factory, product.sku, "S", "чорний") == 2
 
 
 async def test_concurrent_redeliveries_make_one_order(orders, session_factory):
@@ -173,7 +173,7 @@ async def test_concurrent_redeliveries_make_one_order(orders, session_factory):
     )
 
     assert len({r.id for r in results}) == 1
-    assert await stock_of(session_factory, product.sku, "S", "чорний") == 2
+    assert await available_of(session_factory, product.sku, "S", "чорний") == 2
 
 
 async def test_two_quick_choices_in_one_chat_leave_one_draft_with_the_later_item(
@@ -189,8 +189,8 @@ async def test_two_quick_choices_in_one_chat_leave_one_draft_with_the_later_item
     assert placed[0].id == placed[1].id
     final = await orders.draft_for(CHAT)
     assert final is not None and len(final.lines) == 1
-    taken = 3 - await stock_of(session_factory, product.sku, "S", "чорний")
-    taken += 2 - await stock_of(session_factory, product.sku, "L", "білий")
+    taken = 3 - await available_of(session_factory, product.sku, "S", "чорний")
+    taken += 2 - await available_of(session_factory, product.sku, "L", "білий")
     assert taken == 1
 
 
@@ -215,7 +215,7 @@ async def test_cancel_returns_the_stock_exactly_once(orders, session_factory):
 
     assert cancelled.status is OrderStatus.CANCELLED
     assert cancelled.events[-1].note == "changed my mind"
-    assert await stock_of(session_factory, product.sku, "S", "чорний") == 3
+    assert await available_of(session_factory, product.sku, "S", "чорний") == 3
     assert await orders.draft_for(CHAT) is None
 
 
@@ -228,7 +228,7 @@ async def test_cancelling_a_paid_order_returns_its_stock(orders, session_factory
 
     await orders.cancel(order.id, manager(5), "the customer asked for a refund")
 
-    assert await stock_of(session_factory, product.sku, "L", "білий") == 2
+    assert await available_of(session_factory, product.sku, "L", "білий") == 2
 
 
 async def test_expired_drafts_are_cancelled_and_their_stock_returned(
@@ -249,7 +249,7 @@ async def test_expired_drafts_are_cancelled_and_their_stock_returned(
         OrderStatus.CANCELLED,
     )
     assert (await orders.get(fresh.id)).status is OrderStatus.DRAFT
-    assert await stock_of(session_factory, product.sku, "S", "чорний") == 2
+    assert await available_of(session_factory, product.sku, "S", "чорний") == 2
     assert await orders.expire_reservations(now=clock.now) == 0
 
 
@@ -262,7 +262,7 @@ async def test_replicas_expiring_at_once_expire_each_draft_once(orders, session_
     counts = await asyncio.gather(*(orders.expire_reservations(now=later) for _ in range(4)))
 
     assert sum(counts) == 3
-    assert await stock_of(session_factory, product.sku, "S", "чорний") == 3
+    assert await available_of(session_factory, product.sku, "S", "чорний") == 3
 
 
 async def test_confirm_needs_contact_and_delivery(orders, session_factory):
@@ -286,7 +286,7 @@ async def test_confirmed_order_no_longer_expires(orders, session_factory, clock)
     assert placed.phone == "+380671234567"
     assert orders_entered("new") == new_before + 1
     assert await orders.expire_reservations(now=clock.advance(24 * 60)) == 0
-    assert await stock_of(session_factory, product.sku, "S", "чорний") == 2
+    assert await available_of(session_factory, product.sku, "S", "чорний") == 2
 
 
 async def test_confirm_after_the_reservation_lapsed_is_refused(orders, session_factory, clock):
@@ -404,4 +404,4 @@ async def test_one_service_serves_concurrent_chats(session_factory):
     )
 
     assert len({o.id for o in placed}) == 3
-    assert await stock_of(session_factory, product.sku, "S", "чорний") == 0
+    assert await available_of(session_factory, product.sku, "S", "чорний") == 0

@@ -21,8 +21,8 @@ def card(n: int, *, long: bool = False) -> Product:
         sizes=["S", "M", "L"],
         colours=["рожевий", "бежевий"],
         variants=[
-            Variant(size="S", colour="рожевий", stock=0),
-            Variant(size="M", colour="бежевий", stock=3),
+            Variant(size="S", colour="рожевий", available=0),
+            Variant(size="M", colour="бежевий", available=3),
         ],
         visual_features=("Пухнаста плюшева тканина з ворсом. " * (20 if long else 1)).strip(),
         recognition_tips="Має капюшон і блискавку.",

@@ -110,3 +110,25 @@ async def test_switching_embedder_rebuilds_column_and_hnsw_index(rag_db, embedde
     assert column_type == "vector(64)"
     assert "hnsw" in index_def
     assert "vector_cosine_ops" in index_def
+
+
+async def test_reindex_of_named_skus_looks_only_at_those(rag_db, embedder):
+    await add_products(rag_db, product_in("KR-A-001", "Костюм А"), product_in("KR-B-001", "Худі Б"))
+    await reindex(rag_db, embedder)
+    async with CatalogService(rag_db) as service:
+        await service.update_product("KR-A-001", ProductUpdate(description="З кишенями."))
+        await service.update_product("KR-B-001", ProductUpdate(description="З капюшоном."))
+
+    report = await reindex(rag_db, embedder, skus={"KR-B-001", "KR-GONE-1"})
+
+    assert (report.products, report.embedded) == (1, 1)
+    assert (await reindex(rag_db, embedder)).embedded == 1  # KR-A-001 was left for later
+
+
+async def test_reindex_of_named_skus_after_an_embedder_switch_embeds_everything(rag_db, embedder):
+    await add_products(rag_db, product_in("KR-A-001", "Костюм А"), product_in("KR-B-001", "Худі Б"))
+    await reindex(rag_db, embedder)
+
+    report = await reindex(rag_db, HashingEmbedder(dim=256), skus={"KR-A-001"})
+
+    assert (report.rebuilt, report.embedded) == (True, 2)

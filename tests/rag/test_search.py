@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from app.catalog.service import CatalogService
+from app.orders.service import OrderService
 from app.rag import search
 from app.rag.embedders import HashingEmbedder
 from app.rag.indexer import reindex
@@ -54,6 +55,16 @@ async def test_in_stock_filter(rag_db, embedder):
 
     assert [h.sku for h in stocked] == ["KR-A-002"]
     assert [h.sku for h in sold_out] == ["KR-A-001"]
+
+
+async def test_in_stock_filter_counts_reservations(rag_db, embedder):
+    await indexed(rag_db, embedder, product_in("KR-A-003", "Костюм Лагуна три"))
+    await OrderService(rag_db).start_order(1, "KR-A-003", "M", "чорний", qty=2)
+
+    stocked = await retrieve(rag_db, embedder, "лагуна", in_stock=True)
+    sold_out = await retrieve(rag_db, embedder, "лагуна", in_stock=False)
+
+    assert (stocked, [h.sku for h in sold_out]) == ([], ["KR-A-003"])
 
 
 async def test_category_filter(rag_db, embedder):

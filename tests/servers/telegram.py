@@ -7,8 +7,10 @@ deleteWebhook, getWebhookInfo and getUpdates (a short long poll over updates a t
 
 It checks what Telegram checks and tests tend to trip on: the token (401), unknown methods (404),
 HTML that Telegram would refuse ("can't parse entities"), texts over 4096 and captions over 1024
-UTF-16 code units, edits that change nothing. Tests script failures with `fail()` (429 with
-retry_after, 5xx, 403 for a blocked bot) and read back `calls` and `sent()`.
+UTF-16 code units, callback data over 64 bytes, edits that change nothing. Tests script
+failures with `fail()` (429 with retry_after, 5xx, 403 for a blocked bot), slow answers with
+`delay()` and `hang()`, files that lie about their size (`add_file(declared_size=...)`) and
+failing downloads, and read back `calls`, `downloads` and `sent()`.
 """
 
 from __future__ import annotations
@@ -84,15 +86,23 @@ class StoredFile:
     content: bytes
     width: int = 800
     height: int = 600
+    declared_size: int | None = -1
+    """What Telegram claims the size is: -1 the truth, None nothing, else that number."""
+
+    @property
+    def claimed(self) -> int | None:
+        return len(self.content) if self.declared_size == -1 else self.declared_size
 
     def photo_size(self) -> dict[str, Any]:
-        return {
+        size: dict[str, Any] = {
             "file_id": self.file_id,
             "file_unique_id": self.file_unique_id,
             "width": self.width,
             "height": self.height,
-            "file_size": len(self.content),
         }
+        if self.claimed is not None:
+            size["file_size"] = self.claimed
+        return size
 
 
 @dataclass(frozen=True)
@@ -150,6 +160,10 @@ class TelegramServer(LoopbackServer):
         self._message_ids: dict[int, int] = defaultdict(int)
         self._failures: dict[str, deque[TelegramError]] = defaultdict(deque)
         self._hangs: dict[str, deque[float]] = defaultdict(deque)
+        self._delays: dict[str, deque[float]] = defaultdict(deque)
+        self._download_failures: deque[tuple[str, float]] = deque()
+        self.downloads: list[tuple[str, int]] = []
+        """(file path, bytes the client took) per download served."""
         self._updates: deque[dict[str, Any]] = deque()
         self._update_id = 100
         self._media_groups = 0
@@ -198,10 +212,34 @@ class TelegramServer(LoopbackServer):
         with self._changed:
             self._hangs[method.lower()].extend([seconds] * times)
 
+    def fail_downloads(self, status: int = 404, *, times: int = 1) -> None:
+        """Answer the next `times` file downloads with `status`."""
+        with self._changed:
+            self._download_failures.extend([("status", float(status))] * times)
+
+    def hang_downloads(self, seconds: float, *, times: int = 1) -> None:
+        """Hold the next `times` file downloads for `seconds` before sending anything."""
+        with self._changed:
+            self._download_failures.extend([("hang", seconds)] * times)
+
+    def delay(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """Hold the next `times` calls of `method` for `seconds`, then answer them as usual."""
+        with self._changed:
+            self._delays[method.lower()].extend([seconds] * times)
+
     def add_file(
-        self, content: bytes, *, file_path: str | None = None, width: int = 800, height: int = 600
+        self,
+        content: bytes,
+        *,
+        file_path: str | None = None,
+        width: int = 800,
+        height: int = 600,
+        declared_size: int | None = -1,
     ) -> StoredFile:
-        """Store `content` as if a user had uploaded it; getFile and the download route serve it."""
+        """Store `content` as if a user had uploaded it; getFile and the download route serve it.
+
+        `declared_size`: the size getFile and photo sizes claim (None: none; default the truth).
+        """
         digest = hashlib.sha256(content).hexdigest()
         with self._changed:
             number = len(self._files) + 1
@@ -212,6 +250,7 @@ class TelegramServer(LoopbackServer):
                 content=content,
                 width=width,
                 height=height,
+                declared_size=declared_size,
             )
             self._files[stored.file_id] = stored
         return stored
@@ -369,18 +408,21 @@ class TelegramServer(LoopbackServer):
 
     def _api_getfile(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         stored = self._file(str(params.get("file_id", "")))
-        return {
+        result: dict[str, Any] = {
             "file_id": stored.file_id,
             "file_unique_id": stored.file_unique_id,
-            "file_size": len(stored.content),
             "file_path": stored.file_path,
         }
+        if stored.claimed is not None:
+            result["file_size"] = stored.claimed
+        return result
 
     def _api_sendmessage(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         chat_id = _chat_id(params)
         text = str(params.get("text") or "")
         parse_mode = params.get("parse_mode") or None
         _check_text(text, parse_mode, 4096, "message is too long")
+        _check_markup(params.get("reply_markup"))
         return self._deliver(
             Sent(
                 method="sendMessage",
@@ -401,6 +443,7 @@ class TelegramServer(LoopbackServer):
         parse_mode = params.get("parse_mode") or None
         if caption is not None:
             _check_text(str(caption), parse_mode, 1024, "message caption is too long")
+        _check_markup(params.get("reply_markup"))
         return self._deliver(
             Sent(
                 method="sendPhoto",
@@ -476,6 +519,7 @@ class TelegramServer(LoopbackServer):
     def _api_editmessagereplymarkup(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         old = self._editable(params)
         markup = params.get("reply_markup")
+        _check_markup(markup)
         if markup == old.reply_markup:
             raise TelegramError(400, "Bad Request: message is not modified")
         return self._edit(
@@ -656,6 +700,17 @@ def _check_text(text: str, parse_mode: Any, limit: int, too_long: str) -> None:
         raise TelegramError(400, f"Bad Request: {too_long}")
 
 
+def _check_markup(markup: Any) -> None:
+    """Telegram refuses inline buttons whose callback data is not 1-64 bytes."""
+    if not isinstance(markup, dict):
+        return
+    for row in markup.get("inline_keyboard", []):
+        for button in row:
+            data = button.get("callback_data")
+            if data is not None and not 1 <= len(str(data).encode()) <= 64:
+                raise TelegramError(400, "Bad Request: BUTTON_DATA_INVALID")
+
+
 def _chat(chat_id: int, first_name: str = "Olena") -> dict[str, Any]:
     if chat_id > 0:
         return {"id": chat_id, "type": "private", "first_name": first_name}
@@ -740,11 +795,22 @@ def _handler(server: TelegramServer) -> type[BaseHTTPRequestHandler]:
                 if download["token"] != server.token:
                     self._json(401, TelegramError(401).body())
                     return
+                with server._changed:
+                    failures = server._download_failures
+                    failure = failures.popleft() if failures else None
+                if failure is not None and failure[0] == "hang":
+                    server._stopping.wait(failure[1])
+                if failure is not None and failure[0] == "status":
+                    status = int(failure[1])
+                    self._json(status, TelegramError(status).body())
+                    return
                 content = server.download(download["path"])
                 if content is None:
                     self._json(404, TelegramError(404).body())
                 else:
-                    self._send(200, content, "application/octet-stream")
+                    taken = self._stream(content)
+                    with server._changed:
+                        server.downloads.append((download["path"], taken))
                 return
             self._api(split.path, dict(parse_qsl(split.query)), {})
 
@@ -781,6 +847,10 @@ def _handler(server: TelegramServer) -> type[BaseHTTPRequestHandler]:
             with server._changed:
                 hangs = server._hangs[method.lower()]
                 held = hangs.popleft() if hangs else None
+                delays = server._delays[method.lower()]
+                delayed = delays.popleft() if delays else None
+            if delayed is not None:
+                server._stopping.wait(delayed)
             if held is not None:
                 server._stopping.wait(held)
                 server._record(Call(method, params, files, 504, arrived))
@@ -798,6 +868,22 @@ def _handler(server: TelegramServer) -> type[BaseHTTPRequestHandler]:
                 status, payload = error.status, error.body()
             server._record(Call(method, params, files, status, arrived))
             self._json(status, payload)
+
+        def _stream(self, data: bytes) -> int:
+            """Send a file in 64 KiB writes; the bytes written before the client hung up."""
+            written = 0
+            try:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                for start in range(0, len(data), 64 * 1024):
+                    self.wfile.write(data[start : start + 64 * 1024])
+                    written += len(data[start : start + 64 * 1024])
+                self.wfile.flush()
+            except OSError:
+                self.close_connection = True  # the client stopped reading
+            return written
 
         def _json(self, status: int, payload: dict[str, Any]) -> None:
             self._send(status, json.dumps(payload).encode(), "application/json")

@@ -5,7 +5,16 @@ from __future__ import annotations
 from aiogram import Router
 
 from app.alerts import handlers as alert_buttons
-from app.bot.handlers import callbacks, commands, contacts, manager, messages, other, photos
+from app.bot.handlers import (
+    callbacks,
+    commands,
+    contacts,
+    errors,
+    manager,
+    messages,
+    other,
+    photos,
+)
 
 
 def build_router() -> Router:
@@ -16,4 +25,6 @@ def build_router() -> Router:
     # The manager chat first: its messages are relays and commands, never shop questions.
     for module in (manager, commands, photos, contacts, messages, callbacks, other):
         root.include_router(module.build())
+    # Errors of every router above propagate to the root's tree: one handler answers them all.
+    root.include_router(errors.build())
     return root

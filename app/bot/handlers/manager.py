@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from aiogram import F, Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message, User
 
 from app.orders.errors import OrderError
 from app.orders.service import OrderService, manager
@@ -25,6 +25,20 @@ CUSTOMER_NOTICE = {
     OrderStatus.SHIPPED: "Замовлення {number} відправлено 🚚",
     OrderStatus.CANCELLED: "Замовлення {number} скасовано. Якщо це помилка — напишіть нам.",
 }
+
+
+def _who(user: User | None) -> str:
+    return manager(user.id) if user is not None else "manager:unknown"
+
+
+def _number(data: str | None, prefix: str) -> int | None:
+    """The id after `prefix:` in callback data, if it is one (a chat id may be negative)."""
+    _, _, value = (data or "").partition(":")
+    try:
+        number = int(value)
+    except ValueError:
+        return None
+    return number if abs(number) < 2**63 else None
 
 
 def build() -> Router:
@@ -55,8 +69,10 @@ def build() -> Router:
                 message.chat.id, "Надішліть /bot реплаєм на повідомлення про передачу розмови."
             )
             return
-        await outgoing.deliver(chat, await conversation.back_to_bot(chat))
-        await outgoing.sender.send_text(message.chat.id, "Розмову повернуто боту 🤖")
+        replies = await conversation.back_to_bot(chat, by=_who(message.from_user))
+        await outgoing.deliver(chat, replies)
+        done = "Розмову повернуто боту 🤖" if replies else "Ця розмова вже у бота 🤖"
+        await outgoing.sender.send_text(message.chat.id, done)
 
     @router.message(F.reply_to_message & F.text)
     async def relay(
@@ -68,22 +84,33 @@ def build() -> Router:
         chat = await outgoing.customer_of(message.reply_to_message.message_id)
         if chat is None:
             return
-        await outgoing.deliver(chat, await conversation.from_manager(chat, message.text or ""))
+        replies = await conversation.from_manager(
+            chat, message.text or "", by=_who(message.from_user)
+        )
+        await outgoing.deliver(chat, replies)
 
     @router.callback_query(F.data.startswith("bot:"))
     async def back_to_bot_button(
         query: CallbackQuery, conversation: Conversation, outgoing: Outgoing
     ) -> None:
-        await query.answer("Повернуто боту")
-        chat = int((query.data or "bot:0").split(":", 1)[1])
-        await outgoing.deliver(chat, await conversation.back_to_bot(chat))
+        chat = _number(query.data, "bot")
+        if chat is None:
+            await query.answer("Ця кнопка не діє", show_alert=True)
+            return
+        replies = await conversation.back_to_bot(chat, by=manager(query.from_user.id))
+        await query.answer("Повернуто боту" if replies else "Ця розмова вже у бота")
+        await outgoing.deliver(chat, replies)
 
     @router.callback_query(F.data.startswith("m:"))
     async def order_button(query: CallbackQuery, orders: OrderService, outgoing: Outgoing) -> None:
-        _, status, order_id = (query.data or "").split(":", 2)
+        _, _, rest = (query.data or "").partition(":")
+        status, _, raw_id = rest.partition(":")
+        order_id = _number(f"m:{raw_id}", "m")
         try:
+            if order_id is None:
+                raise ValueError("this button is not an order button")
             order = await orders.change_status(
-                int(order_id), OrderStatus(status), manager(query.from_user.id)
+                order_id, OrderStatus(status), manager(query.from_user.id)
             )
         except (OrderError, ValueError) as error:
             await query.answer(f"Не вдалося: {error}"[:190], show_alert=True)

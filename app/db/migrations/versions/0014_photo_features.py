@@ -8,7 +8,7 @@ replica rebuilds its photo index on those changes and not on every stock change 
 which move `catalog_state.version` too.
 
 Revision ID: 0014
-Revises: 0008
+Revises: 0011
 Create Date: 2026-12-01
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 
 revision: str = "0014"
 # down_revision is re-chained by the lead at merge
-down_revision: str | None = "0008"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
