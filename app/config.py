@@ -100,6 +100,13 @@ class VisionSettings(BaseSettings):
     """Largest pHash distance (bits of 64) to a catalog photo that still counts as a match."""
     match_max_color_distance: int = Field(default=6, ge=0, le=64)
     """Largest colour-hash distance (bits of 64) for a photo to match or hit the cache."""
+    # The second stage: local features and geometric verification (issue 17).
+    features: bool = True
+    """Match local features (crops, mirror images, screenshots) when the hashes give no card."""
+    feature_memory_mb: int = Field(default=96, ge=1)
+    """MB of catalog photo features kept in memory per replica; others are read when needed."""
+    feature_workers: int = Field(default=2, ge=1, le=32)
+    """Threads per replica that prepare and verify customer photos (bounds CPU and memory)."""
 
 
 class LinkSettings(BaseModel):

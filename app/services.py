@@ -34,6 +34,7 @@ from app.rag.embedders import create_embedder
 from app.rag.indexer import reindex
 from app.rag.search import retrieve
 from app.rag.sync import IndexSync
+from app.vision.backfill import FeatureBackfill
 from app.vision.model import ModelVision
 from app.vision.pipeline import CatalogPhotoIndex, PhotoIdentifier, catalog_photo_hasher
 
@@ -180,6 +181,17 @@ async def open_services(settings: Settings, *, seed_empty: bool = False) -> Asyn
             ttl=settings.cache.product_ttl,
             version=version.current,
         )
+        photo_index = CatalogPhotoIndex(
+            db.session_factory,
+            version,
+            feature_memory_bytes=settings.vision.feature_memory_mb << 20,
+        )
+        photo_index.start()  # built while the rest starts up; the first photo waits for the rest
+        stack.push_async_callback(photo_index.close)
+        # Photos stored without current features (before this version, or another vocabulary).
+        backfill = FeatureBackfill(db.session_factory, catalog_photo_hasher(settings.vision))
+        backfill.start()
+        stack.push_async_callback(backfill.close)
         identifier = PhotoIdentifier(
             cache=VisionCache(
                 backend,
@@ -187,12 +199,13 @@ async def open_services(settings: Settings, *, seed_empty: bool = False) -> Asyn
                 settings.cache.vision_max_distance,
                 settings.vision.match_max_color_distance,
             ),
-            index=CatalogPhotoIndex(db.session_factory, version),
+            index=photo_index,
             cards=cards.get,
             version=version,
             settings=settings.vision,
             model=ModelVision(chain, top_skus, cards.get, settings.vision, k=settings.rag.top_k),
         )
+        stack.callback(identifier.close)
         orders = OrderService(
             db.session_factory, reservation_minutes=settings.orders.reservation_minutes
         )

@@ -1167,8 +1167,27 @@ def hanger(
             draw.rectangle([cx - 5 * SS, y - 2 * SS, cx + 5 * SS, y + 14 * SS], fill=colour)
 
 
+@dataclass
+class Scene:
+    """A photo before it is composed: the backdrop, the garment layer and the random state."""
+
+    backdrop: Arr  # (H*SS, W*SS, 3) float32
+    layer: Image.Image  # RGBA garment (and hanger) at SS size, rotated, no shadow
+    rnd: random.Random  # as `render` goes on with it (the shadow)
+
+
 def render(p: Product, view: int, variant: int) -> Image.Image:
     """One photo of the product: view 0 is a front flat lay, view 1 a back view on a hanger."""
+    return compose(scene(p, view, variant))
+
+
+def garment_layer(p: Product, view: int, variant: int) -> Image.Image:
+    """The garment of a photo alone, RGBA at photo size: for pasting it on other backgrounds."""
+    return scene(p, view, variant).layer.reduce(SS)
+
+
+def scene(p: Product, view: int, variant: int) -> Scene:
+    """The backdrop and the garment layer of one photo (see `render`)."""
     rnd = random.Random(stable_seed(p.sku, variant, view))
     fab = fabric_of(p)
     on_hanger = view % 2 == 1
@@ -1233,6 +1252,12 @@ def render(p: Product, view: int, variant: int) -> Image.Image:
         layer = hangers
     angle = rnd.uniform(-3, 3) if on_hanger else rnd.uniform(-9, 9)
     layer = layer.rotate(angle, resample=Image.Resampling.BILINEAR, center=(cw / 2, ch / 2))
+    return Scene(bg, layer, rnd)
+
+
+def compose(shot: Scene) -> Image.Image:
+    """The photo: the garment with its drop shadow on the backdrop, at photo size."""
+    bg, layer, rnd = shot.backdrop, shot.layer, shot.rnd
     # Drop shadow: the garment's blurred alpha, shifted away from the light.
     alpha = layer.getchannel("A")
     shadow = alpha.filter(ImageFilter.GaussianBlur(9 * SS))
@@ -1267,6 +1292,7 @@ class Photo:
     phash: Any
     dhash: Any
     colorhash: Any
+    variant: int = 0
 
 
 def hashes(sku: str, path: str, data: bytes) -> Photo:
@@ -1288,7 +1314,7 @@ def generate(products: list[Product]) -> list[Photo]:
     for p in products:
 
         def shoot(view: int, path: str, variant: int, sku: str = p.sku, prod: Product = p) -> Photo:
-            return hashes(sku, path, encode(render(prod, view, variant)))
+            return replace(hashes(sku, path, encode(render(prod, view, variant))), variant=variant)
 
         chosen: list[Photo] | None = None
         best_variant, best_dist = 0, -1

@@ -13,9 +13,14 @@ import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
 TELEGRAM_SIDE = 1280
 TELEGRAM_QUALITY = 85
@@ -322,3 +327,451 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("photo of screen", photo_of_screen),
 )
 """Every transform of the robustness table, in the order it prints them."""
+
+
+# Customer-style photos (issue 17) ------------------------------------------------------------
+#
+# What customers send instead of the catalog photo: crops, mirror selfies, the item lying on a bed
+# or a floor in other light, screenshots of the shop's feed with captions and stickers, a phone
+# photo of a laptop screen, part of the item, colour casts. The item on another background needs
+# the garment without its catalog backdrop: `Shot.garment`, drawn by the demo photo generator.
+
+
+@dataclass(frozen=True)
+class Shot:
+    """A catalog photo and, when known, its garment alone (RGBA, same size, no backdrop)."""
+
+    photo: Image.Image
+    garment: Image.Image | None = None
+
+
+ShotTransform = Callable[[Shot, random.Random], bytes]
+
+
+@dataclass(frozen=True)
+class CustomerVariant:
+    """One named customer-style transform."""
+
+    name: str
+    make: ShotTransform
+    needs_garment: bool = False
+
+
+def _random_crop(img: Image.Image, rng: random.Random, low: float, high: float) -> Image.Image:
+    """Cut a random share in [low, high] of each side, split at random between its two ends."""
+    share_x, share_y = rng.uniform(low, high), rng.uniform(low, high)
+    cut_x, cut_y = img.width * share_x, img.height * share_y
+    left, top = cut_x * rng.random(), cut_y * rng.random()
+    return img.crop(
+        (
+            round(left),
+            round(top),
+            round(img.width - (cut_x - left)),
+            round(img.height - (cut_y - top)),
+        )
+    )
+
+
+def _mirror(img: Image.Image) -> Image.Image:
+    return img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+
+
+def _cast(img: Image.Image, rng: random.Random, strength: float) -> Image.Image:
+    """A random white-balance shift and exposure: each channel scaled, then a gamma."""
+    gains = np.array([rng.uniform(1 - strength, 1 + strength) for _ in range(3)], np.float32)
+    gains /= gains.mean() / rng.uniform(0.85, 1.1)
+    gamma = rng.uniform(0.8, 1.25)
+    pixels = np.asarray(img.convert("RGB"), dtype=np.float32) / 255
+    pixels = np.clip(pixels * gains, 0, 1) ** gamma
+    return Image.fromarray((pixels * 255).astype(np.uint8))
+
+
+def _noise(img: Image.Image, rng: random.Random, sigma: float) -> Image.Image:
+    pixels = np.asarray(img.convert("RGB"), dtype=np.float32)
+    grain = np.random.default_rng(rng.getrandbits(32)).normal(0, sigma, pixels.shape)
+    return Image.fromarray(np.clip(pixels + grain, 0, 255).astype(np.uint8))
+
+
+def _smooth_field(rng: random.Random, size: tuple[int, int], cells: int) -> NDArray[np.float32]:
+    """Smooth random values in [0, 1] over `size` (width, height): upscaled coarse noise."""
+    coarse = np.random.default_rng(rng.getrandbits(32)).random((cells, cells)).astype(np.float32)
+    img = Image.fromarray((coarse * 255).astype(np.uint8)).resize(size, Image.Resampling.BICUBIC)
+    field: NDArray[np.float32] = np.asarray(img, dtype=np.float32) / np.float32(255)
+    return field
+
+
+def background(rng: random.Random, size: tuple[int, int]) -> Image.Image:
+    """A surface a customer lays or hangs an item on: a bed sheet, a wooden floor, a carpet, a
+    painted wall with a door, or a cluttered room; in a random colour and light."""
+    width, height = size
+    kind = rng.choice(["sheet", "floor", "carpet", "wall", "room"])
+    hue = np.array([rng.uniform(40, 230) for _ in range(3)], dtype=np.float32)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    if kind == "sheet":
+        folds = _smooth_field(rng, size, rng.randint(3, 6))
+        shade = 0.75 + 0.35 * folds
+        weave = 1 + 0.04 * np.sin(xx * rng.uniform(0.8, 1.6)) * np.sin(yy * rng.uniform(0.8, 1.6))
+        pixels = hue * (shade * weave)[..., None]
+    elif kind == "floor":
+        plank = rng.randint(60, 140)
+        index = (yy // plank).astype(np.int32)
+        offsets = np.array([rng.uniform(-0.15, 0.15) for _ in range(height // plank + 2)])
+        grain = np.sin(xx * 0.05 + 4 * _smooth_field(rng, size, 8) * 6.28) * 0.08
+        shade = 0.85 + offsets[index] + grain - 0.3 * ((yy % plank) < 3)
+        wood = np.array([rng.uniform(120, 190), rng.uniform(80, 130), rng.uniform(40, 80)])
+        pixels = wood.astype(np.float32) * shade[..., None]
+    elif kind == "carpet":
+        fibres = np.random.default_rng(rng.getrandbits(32)).normal(0, 18, (height, width, 3))
+        pixels = hue * (0.8 + 0.3 * _smooth_field(rng, size, 12))[..., None] + fibres
+    elif kind == "wall":
+        pixels = hue * (0.85 + 0.2 * _smooth_field(rng, size, 3))[..., None]
+        canvas = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+        draw = ImageDraw.Draw(canvas)
+        x0 = rng.randint(0, width // 2)
+        frame = tuple(int(c * 0.7) for c in hue)
+        draw.rectangle((x0, height // 6, x0 + width // 3, height), outline=frame, width=12)
+        draw.ellipse(
+            (x0 + width // 3 - 60, height // 2, x0 + width // 3 - 30, height // 2 + 30),
+            fill=(200, 190, 150),
+        )
+        pixels = np.asarray(canvas, dtype=np.float32)
+    else:
+        pixels = hue * (0.8 + 0.25 * _smooth_field(rng, size, 4))[..., None]
+        canvas = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+        draw = ImageDraw.Draw(canvas)
+        for _ in range(rng.randint(4, 9)):  # furniture, frames, a plant pot
+            x, y = rng.randint(0, width), rng.randint(0, height)
+            w, h = rng.randint(60, width // 2), rng.randint(60, height // 2)
+            colour = tuple(rng.randint(20, 235) for _ in range(3))
+            if rng.random() < 0.6:
+                draw.rectangle((x, y, x + w, y + h), fill=colour)
+            else:
+                draw.ellipse((x, y, x + w, y + h), fill=colour)
+        pixels = np.asarray(canvas.filter(ImageFilter.GaussianBlur(2)), dtype=np.float32)
+    # One light for the whole scene: brighter towards a random window.
+    wx, wy = rng.uniform(0, width), rng.uniform(0, height)
+    falloff = 1.15 - 0.35 * np.hypot(xx - wx, yy - wy) / math.hypot(width, height)
+    pixels = pixels * falloff[..., None]
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
+def on_other_background(shot: Shot, rng: random.Random, *, mirror: bool = False) -> bytes:
+    """The item laid or hung elsewhere: the garment on a new background, at another scale and
+    angle, with a soft shadow, and the whole scene in other light."""
+    assert shot.garment is not None
+    garment = _mirror(shot.garment) if mirror else shot.garment
+    box = garment.getbbox() or (0, 0, garment.width, garment.height)
+    garment = garment.crop(box)
+    portrait = rng.random() < 0.6
+    size = (960, 1280) if portrait else (1280, 960)
+    scene = background(rng, size).convert("RGBA")
+    scale = rng.uniform(0.55, 0.9) * min(size[0] / garment.width, size[1] / garment.height)
+    garment = garment.resize(
+        (max(1, round(garment.width * scale)), max(1, round(garment.height * scale))),
+        Image.Resampling.LANCZOS,
+    )
+    garment = garment.rotate(rng.uniform(-12, 12), Image.Resampling.BICUBIC, expand=True)
+    x = rng.randint(0, max(0, size[0] - garment.width))
+    y = rng.randint(0, max(0, size[1] - garment.height))
+    alpha = garment.getchannel("A")
+    shadow = Image.new("L", size, 0)
+    shadow.paste(alpha.filter(ImageFilter.GaussianBlur(14)), (x + rng.randint(-15, 15), y + 12))
+    dark = np.asarray(shadow, dtype=np.float32)[..., None] / 255 * rng.uniform(0.2, 0.45)
+    pixels = np.asarray(scene, dtype=np.float32)
+    pixels[..., :3] *= 1 - dark
+    scene = Image.fromarray(pixels.astype(np.uint8), "RGBA")
+    scene.alpha_composite(garment, (x, y))
+    lit = _cast(scene.convert("RGB"), rng, 0.12)
+    return to_telegram_jpeg(_noise(lit, rng, rng.uniform(2, 6)))
+
+
+def _sticker(draw: ImageDraw.ImageDraw, x: int, y: int, size: int, rng: random.Random) -> None:
+    """A messenger sticker: a smiley, a heart, or a text badge."""
+    kind = rng.choice(["smiley", "heart", "badge"])
+    if kind == "smiley":
+        draw.ellipse((x, y, x + size, y + size), fill="#ffcc33", outline="#c08a00", width=4)
+        eye = size // 8
+        for ex in (x + size // 3, x + 2 * size // 3):
+            draw.ellipse((ex - eye, y + size // 3 - eye, ex + eye, y + size // 3 + eye), "#222")
+        draw.arc(
+            (x + size // 4, y + size // 3, x + 3 * size // 4, y + 3 * size // 4),
+            20,
+            160,
+            fill="#222",
+            width=5,
+        )
+    elif kind == "heart":
+        r = size // 4
+        draw.ellipse((x, y, x + 2 * r, y + 2 * r), fill="#ff3b5c")
+        draw.ellipse((x + 2 * r, y, x + 4 * r, y + 2 * r), fill="#ff3b5c")
+        draw.polygon([(x, y + r), (x + 4 * r, y + r), (x + 2 * r, y + size)], fill="#ff3b5c")
+    else:
+        text = rng.choice(["SALE -20%", "NEW", "HIT", "-15%", "TOP"])
+        draw.rounded_rectangle((x, y, x + size * 2, y + size // 2), 18, fill="#ffffff")
+        draw.text(
+            (x + size, y + size // 4), text, fill="#e0245e", font=_font(size // 3), anchor="mm"
+        )
+
+
+def _with_stickers(img: Image.Image, rng: random.Random) -> Image.Image:
+    """Stickers and a caption over the picture, as in a story or a repost."""
+    img = img.convert("RGB").copy()
+    draw = ImageDraw.Draw(img)
+    for _ in range(rng.randint(1, 3)):
+        size = round(min(img.size) * rng.uniform(0.12, 0.2))
+        x = rng.randint(0, max(0, img.width - 2 * size))
+        y = rng.randint(0, max(0, img.height - size))
+        _sticker(draw, x, y, size, rng)
+    caption = rng.choice(["want it!", "in stock?", "new drop", "price?"])
+    caption_y = rng.choice([0.06, 0.85]) * img.height
+    draw.text(
+        (img.width / 2, caption_y),
+        caption,
+        fill="white",
+        font=_font(max(12, img.width // 14)),
+        anchor="mm",
+        stroke_width=3,
+        stroke_fill="black",
+    )
+    return img
+
+
+def feed_screenshot(shot: Shot, rng: random.Random) -> bytes:
+    """A screenshot of the shop's feed: the post cropped to 4:5 as the feed shows it, with a
+    caption and stickers over it, the post's text below, and the next post's top at the
+    bottom."""
+    photo = shot.photo.convert("RGB")
+    if rng.random() < 0.5:
+        photo = _random_crop(photo, rng, 0.0, 0.12)
+    width = 1080
+    photo_h = round(width * 1.25)
+    # The feed fills a 4:5 frame: scale to cover, cut the overflow at random.
+    scale = max(width / photo.width, photo_h / photo.height)
+    covered = photo.resize(
+        (round(photo.width * scale), round(photo.height * scale)), Image.Resampling.LANCZOS
+    )
+    dx = rng.randint(0, covered.width - width)
+    dy = rng.randint(0, covered.height - photo_h)
+    post = _with_stickers(covered.crop((dx, dy, dx + width, dy + photo_h)), rng)
+    status, header, author, actions, text = 80, 130, 120, 110, 170
+    height = 2340
+    dark = rng.random() < 0.4
+    paper, ink = ("#000000", "#f5f5f5") if dark else ("#ffffff", "#111111")
+    page = Image.new("RGB", (width, height), paper)
+    draw = ImageDraw.Draw(page)
+    _status_bar(draw, width, status, ink, rng)
+    y = status
+    draw.text((40, y + header // 2), "kramar.shop", fill=ink, font=_font(56), anchor="lm")
+    y += header
+    draw.ellipse((40, y + 20, 120, y + 100), fill="#c13584")
+    draw.text((140, y + author // 2), "kramar.shop", fill=ink, font=_font(36), anchor="lm")
+    y += author
+    page.paste(post, (0, y))
+    y += photo_h
+    _icon_row(draw, y + actions // 2, [70, 170, 270, width - 70], ink)
+    y += actions
+    for line in (
+        "kramar.shop New collection is here! Soft and warm",
+        "Sizes S-XL, DM us to order",
+    ):
+        draw.text((40, y + 10), line, fill=ink, font=_font(32))
+        y += 50
+    y += text - 100
+    if y < height - 150:
+        nxt = background(rng, (width, height - 150 - y))
+        page.paste(nxt, (0, y))
+    draw.rectangle((0, height - 150, width, height), fill=paper)
+    _icon_row(draw, height - 75, [108 + 216 * i for i in range(5)], ink, size=28)
+    return to_telegram_jpeg(page)
+
+
+def chat_screenshot(shot: Shot, rng: random.Random) -> bytes:
+    """A messenger screenshot of a cropped repost with stickers."""
+    img = _with_stickers(_random_crop(shot.photo.convert("RGB"), rng, 0.05, 0.15), rng)
+    return screenshot_dark_chat(img, rng)
+
+
+def screen_photo(shot: Shot, rng: random.Random) -> bytes:
+    """A phone photo of a laptop screen showing the picture, sometimes mirrored or cropped."""
+    img = shot.photo.convert("RGB")
+    if rng.random() < 0.3:
+        img = _random_crop(img, rng, 0.05, 0.12)
+    return photo_of_screen(img, rng)
+
+
+def partial_view(shot: Shot, rng: random.Random) -> bytes:
+    """Part of the item: a window over 55-75 % of each side, touching one edge."""
+    img = shot.photo.convert("RGB")
+    share_x, share_y = rng.uniform(0.65, 0.85), rng.uniform(0.55, 0.75)
+    w, h = round(img.width * share_x), round(img.height * share_y)
+    x = rng.choice([0, img.width - w, (img.width - w) // 2])
+    y = rng.choice([0, img.height - h])
+    part = img.crop((x, y, x + w, y + h))
+    return to_telegram_jpeg(
+        part.resize((part.width * 2, part.height * 2), Image.Resampling.BICUBIC)
+    )
+
+
+def _crop_variant(low: float, high: float, *, mirror: bool = False) -> ShotTransform:
+    def make(shot: Shot, rng: random.Random) -> bytes:
+        img = _random_crop(shot.photo.convert("RGB"), rng, low, high)
+        img = _mirror(img) if mirror else img
+        # Phones upscale what they show; customers send it at screen size.
+        return to_telegram_jpeg(
+            img.resize((img.width * 2, img.height * 2), Image.Resampling.BICUBIC)
+        )
+
+    return make
+
+
+def colour_cast(shot: Shot, rng: random.Random) -> bytes:
+    """A strong white-balance shift and exposure change, with a little noise and a crop."""
+    img = _random_crop(shot.photo.convert("RGB"), rng, 0.0, 0.1)
+    return to_telegram_jpeg(_noise(_cast(img, rng, 0.25), rng, 4))
+
+
+def low_light(shot: Shot, rng: random.Random) -> bytes:
+    """A dark, noisy, slightly blurred phone photo, turned a little."""
+    img = shot.photo.convert("RGB").rotate(
+        rng.uniform(-8, 8), Image.Resampling.BICUBIC, expand=True, fillcolor=(40, 40, 40)
+    )
+    img = ImageEnhance.Brightness(img).enhance(rng.uniform(0.45, 0.65))
+    img = img.filter(ImageFilter.GaussianBlur(rng.uniform(0.6, 1.2)))
+    return to_telegram_jpeg(_noise(img.resize((img.width * 2, img.height * 2)), rng, 8), 70)
+
+
+CUSTOMER_VARIANTS: tuple[CustomerVariant, ...] = (
+    CustomerVariant("crop 8-14%", _crop_variant(0.08, 0.14)),
+    CustomerVariant("crop 14-20%", _crop_variant(0.14, 0.20)),
+    CustomerVariant("mirror", _crop_variant(0.0, 0.0, mirror=True)),
+    CustomerVariant("mirror + crop 8-20%", _crop_variant(0.08, 0.20, mirror=True)),
+    CustomerVariant("other background", on_other_background, needs_garment=True),
+    CustomerVariant(
+        "other background, mirror",
+        lambda shot, rng: on_other_background(shot, rng, mirror=True),
+        needs_garment=True,
+    ),
+    CustomerVariant("feed screenshot + stickers", feed_screenshot),
+    CustomerVariant("chat screenshot + stickers", chat_screenshot),
+    CustomerVariant("photo of a screen", screen_photo),
+    CustomerVariant("partial view", partial_view),
+    CustomerVariant("colour cast", colour_cast),
+    CustomerVariant("low light, turned", low_light),
+)
+"""Customer-style transforms of the second stage's table, in the order it prints them."""
+
+
+def garment_layers(catalog: Path) -> dict[str, Image.Image]:
+    """The garment of every demo photo without its backdrop (RGBA), by photo file name.
+
+    Drawn again by the demo photo generator at the variant it chose for each product (about
+    15 s: the generator's search for distinct hashes runs again).
+    """
+    from scripts import generate_demo_photos as demo
+
+    products = {p.sku: p for p in demo.read_catalog(catalog) if p.photos}
+    layers: dict[str, Image.Image] = {}
+    for photo in demo.generate(list(products.values())):
+        product = products[photo.sku]
+        view = product.photos.index(photo.path)
+        layers[Path(photo.path).name] = demo.garment_layer(product, view, photo.variant)
+    return layers
+
+
+# Things the shop does not sell: (category, colour, description) for the demo photo generator.
+# Each differs from every demo product in its pattern, colour or cut.
+_STRANGER_GARMENTS = (
+    ("худі", "жовтий", "Худі в горошок з капюшоном"),
+    ("сукні", "смарагдовий", "Сукня в широку смужку"),
+    ("спідниці", "синій", "Джинсова спідниця міні"),
+    ("штани", "коричневий", "Штани в клітинку"),
+    ("футболки", "гірчичний", "Футболка з шовку сатин"),
+    ("піжами", "блакитний", "Піжама в смужку"),
+    ("світшоти", "смарагдовий", "Стьобаний світшот"),
+    ("пальта", "сірий", "Пальто в клітинку"),
+    ("сорочки", "темно-синій", "Сорочка в горошок"),
+    ("шорти", "жовтий", "Шорти з льону"),
+    ("костюми", "сірий", "Костюм у смужку"),
+    ("легінси", "зелений", "Легінси скіні"),
+    ("кардигани", "лавандовий", "Кардиган в клітинку"),
+    ("куртки", "червоний", "Куртка з капюшоном на блискавці"),
+)
+
+
+def stranger_photos(seed: int) -> list[tuple[str, bytes]]:
+    """Photos of things not in the demo catalog, as customers would send them: garments the shop
+    does not sell (front and back, some on other backgrounds), textures, and random scenes."""
+    from scripts import generate_demo_photos as demo
+
+    photos: list[tuple[str, bytes]] = []
+    for i, (category, colour, text) in enumerate(_STRANGER_GARMENTS):
+        product = demo.Product(
+            sku=f"XX-{i:03d}",
+            name=text,
+            category=category,
+            colours=(colour,),
+            tags=(),
+            text=text.lower(),
+            photos=("front.png", "back.png"),
+        )
+        for view in (0, 1):
+            rng = random.Random(f"{seed}:stranger:{i}:{view}")
+            garment = demo.garment_layer(product, view, seed % 1000)
+            photo = demo.render(product, view, seed % 1000)
+            if rng.random() < 0.5:
+                sent = on_other_background(Shot(photo, garment), rng)
+            else:
+                sent = to_telegram_jpeg(_random_crop(photo, rng, 0.0, 0.12))
+            photos.append((f"garment {text!r} view {view}", sent))
+    for i in range(12):
+        rng = random.Random(f"{seed}:texture:{i}")
+        photos.append((f"texture {i}", to_telegram_jpeg(texture_picture(rng))))
+    for i in range(12):
+        rng = random.Random(f"{seed}:scene:{i}")
+        photos.append((f"scene {i}", to_telegram_jpeg(_noise(scene_picture(rng), rng, 4))))
+    return photos
+
+
+def texture_picture(rng: random.Random) -> Image.Image:
+    """A close-up of a surface: a knit, a check, marble, or noise."""
+    size = (1024, 1024)
+    kind = rng.choice(["knit", "check", "marble", "noise"])
+    yy, xx = np.mgrid[0 : size[1], 0 : size[0]].astype(np.float32)
+    colour = np.array([rng.uniform(30, 230) for _ in range(3)], np.float32)
+    if kind == "knit":
+        period = rng.uniform(14, 30)
+        wave = np.abs(np.sin(xx / period * math.pi + np.abs(np.sin(yy / period * math.pi))))
+        pixels = colour * (0.6 + 0.5 * wave)[..., None]
+    elif kind == "check":
+        period = rng.randint(30, 90)
+        check = ((xx // period + yy // period) % 2).astype(np.float32)
+        other = np.array([rng.uniform(30, 230) for _ in range(3)], np.float32)
+        pixels = colour * check[..., None] + other * (1 - check[..., None])
+    elif kind == "marble":
+        veins = np.sin(xx * 0.02 + 8 * _smooth_field(rng, size, 6))
+        pixels = colour * (0.75 + 0.25 * veins)[..., None]
+    else:
+        pixels = colour * (0.5 + _smooth_field(rng, size, 32))[..., None]
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
+def scene_picture(rng: random.Random) -> Image.Image:
+    """A random photo-like scene: a background with shapes and a few words on it."""
+    img = background(rng, (1280, 960) if rng.random() < 0.5 else (960, 1280))
+    draw = ImageDraw.Draw(img)
+    for _ in range(rng.randint(3, 10)):
+        x, y, r = rng.randint(0, img.width), rng.randint(0, img.height), rng.randint(30, 250)
+        colour = tuple(rng.randint(0, 255) for _ in range(3))
+        shape = rng.choice(["ellipse", "rectangle", "polygon"])
+        if shape == "ellipse":
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=colour)
+        elif shape == "rectangle":
+            draw.rectangle((x - r, y - r // 2, x + r, y + r // 2), fill=colour)
+        else:
+            points = [(x + rng.randint(-r, r), y + rng.randint(-r, r)) for _ in range(5)]
+            draw.polygon(points, fill=colour)
+    if rng.random() < 0.5:
+        draw.text(
+            (60, 60), rng.choice(["Coffee", "Kyiv 2024", "Hello!"]), fill="black", font=_font(80)
+        )
+    return img

@@ -32,7 +32,7 @@ class VisionEntry(BaseModel):
 
     sku: str
     confidence: float
-    source: Literal["photo_index", "model"]
+    source: Literal["photo_index", "features", "model"]
     catalog_version: int
     product_updated_at: datetime
 

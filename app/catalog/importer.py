@@ -27,15 +27,30 @@ from app.vision.errors import UnsupportedFormatError
 from app.vision.intake import sniff_format
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Mapping, Sequence
 
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from app.catalog.fileformat import Format, ParsedCatalog
     from app.catalog.schemas import ProductIn, Shortfall
 
-# (phash, colorhash) of a photo's bytes as signed 64-bit integers; see `app.vision`.
-PhotoHasher = Callable[[bytes], tuple[int, int | None]]
+
+@dataclass(frozen=True)
+class PhotoAnalysis:
+    """What is stored about a photo's pixels: perceptual hashes (signed 64-bit, as the BIGINT
+    columns hold them) and, when computed, local features for the second stage of
+    identification (see `app.vision.features`)."""
+
+    phash: int
+    colorhash: int | None
+    features: bytes | None = None
+    feature_words: bytes | None = None
+    features_version: str | None = None
+
+
+# The analysis of a photo's bytes; a plain (phash, colorhash) pair means no features. A hasher
+# with a `features_version` attribute makes photos stored with another version analysed again.
+PhotoHasher = Callable[[bytes], "tuple[int, int | None] | PhotoAnalysis"]
 # The bytes already stored for some photo paths (`CatalogService.stored_photos`).
 StoredPhotos = Callable[[set[str]], Awaitable[dict[str, bytes]]]
 
@@ -310,12 +325,13 @@ async def import_catalog(
         await session.execute(select(func.pg_advisory_xact_lock(IMPORT_LOCK_ID)))
         existing = {p.sku: p for p in await session.scalars(select(Product))}
         hashing = photo_hasher is not None
+        current = _features_version(photo_hasher)
         for item in items:
             product = existing.get(item.product.sku)
             if product is None:
                 plan.added.append(item.product.sku)
                 continue
-            differences = _differences(product, item, hashing=hashing)
+            differences = _differences(product, item, hashing=hashing, features_version=current)
             if differences:
                 plan.changed[item.product.sku] = differences
             else:
@@ -343,7 +359,7 @@ async def import_catalog(
         if plan.shortfalls:
             add_notice(session, stock.shortfall_notice(plan.shortfalls, "імпорт каталогу"))
 
-        hashes = await _hashes(existing.values(), items, plan, photo_hasher)
+        hashes = await _analyses(session, items, plan, photo_hasher)
         for item in items:
             sku = item.product.sku
             if sku in plan.changed:
@@ -355,7 +371,23 @@ async def import_catalog(
     return plan
 
 
-def _differences(product: Product, item: CatalogItem, *, hashing: bool) -> list[str]:
+def _features_version(photo_hasher: PhotoHasher | None) -> str | None:
+    version = getattr(photo_hasher, "features_version", None)
+    return version if isinstance(version, str) else None
+
+
+def _stale(photo: Photo, features_version: str | None) -> bool:
+    """A stored file photo whose hashes or features are missing or out of date."""
+    if photo.sha256 is None:
+        return False
+    return photo.phash is None or (
+        features_version is not None and photo.features_version != features_version
+    )
+
+
+def _differences(
+    product: Product, item: CatalogItem, *, hashing: bool, features_version: str | None = None
+) -> list[str]:
     """Names of the fields where the database differs from the file, in the file's order."""
     data = item.product
     differences: list[str] = []
@@ -366,8 +398,8 @@ def _differences(product: Product, item: CatalogItem, *, hashing: bool) -> list[
             differ = [(p.source, p.sha256) for p in product.photos] != [
                 (p.source, p.sha256) for p in item.photos
             ] or (
-                # Photos stored before hashing was wired in get their hashes now.
-                hashing and any(p.sha256 is not None and p.phash is None for p in product.photos)
+                # Photos stored before hashing (or these features) was wired in get them now.
+                hashing and any(_stale(p, features_version) for p in product.photos)
             )
         else:  # Decimal, str, bool or list: == compares them exactly
             differ = getattr(product, name) != getattr(data, name)
@@ -376,66 +408,97 @@ def _differences(product: Product, item: CatalogItem, *, hashing: bool) -> list[
     return differences
 
 
-_Hashes = dict[str, tuple[int | None, int | None]]
+_Analyses = dict[str, PhotoAnalysis]
 
 
-async def _hashes(
-    stored: Iterable[Product],
+async def _analyses(
+    session: AsyncSession,
     items: Sequence[CatalogItem],
     plan: ImportPlan,
     photo_hasher: PhotoHasher | None,
-) -> _Hashes:
-    """(phash, colorhash) by sha256 of every file photo the import writes."""
+) -> _Analyses:
+    """The analysis, by sha256, of every file photo the import writes: taken from a stored photo
+    with the same bytes when it is current, computed (off the event loop) otherwise."""
     if photo_hasher is None:
         return {}
-    known: _Hashes = {}
-    for product in stored:
-        for row in product.photos:
-            if row.sha256 is not None and row.phash is not None:
-                known[row.sha256] = (row.phash, row.colorhash)
-    todo: dict[str, LoadedPhoto] = {}
+    wanted = _features_version(photo_hasher)
+    needed: dict[str, LoadedPhoto] = {}
     added = set(plan.added)
     for item in items:
         sku = item.product.sku
         if sku in added or "photos" in plan.changed.get(sku, ()):
             for photo in item.photos:
-                if photo.sha256 is not None and photo.sha256 not in known:
-                    todo.setdefault(photo.sha256, photo)
+                if photo.sha256 is not None:
+                    needed.setdefault(photo.sha256, photo)
+    if not needed:
+        return {}
+    known: _Analyses = {}
+    rows = await session.execute(
+        select(
+            Photo.sha256,
+            Photo.phash,
+            Photo.colorhash,
+            Photo.features,
+            Photo.feature_words,
+            Photo.features_version,
+        ).where(Photo.sha256.in_(list(needed)), Photo.phash.is_not(None))
+    )
+    for sha256, phash, colorhash, features, words, version in rows:
+        if sha256 is not None and phash is not None and (wanted is None or version == wanted):
+            known[sha256] = PhotoAnalysis(phash, colorhash, features, words, version)
+    todo = [photo for sha256, photo in needed.items() if sha256 not in known]
     if todo:
-        computed = await asyncio.to_thread(_run_hasher, photo_hasher, list(todo.values()))
-        known.update(computed)
+        known.update(await asyncio.to_thread(_run_hasher, photo_hasher, todo))
     return known
 
 
-def _run_hasher(photo_hasher: PhotoHasher, photos: list[LoadedPhoto]) -> _Hashes:
-    results: _Hashes = {}
+def _run_hasher(photo_hasher: PhotoHasher, photos: list[LoadedPhoto]) -> _Analyses:
+    results: _Analyses = {}
     problems: list[str] = []
     for photo in photos:
         assert photo.content is not None and photo.sha256 is not None
         try:
-            results[photo.sha256] = photo_hasher(photo.content)
+            result = photo_hasher(photo.content)
         # The hasher decodes untrusted images: any failure is a problem with that photo.
         except Exception as error:
             problems.append(f"{photo.where}: cannot read the image: {error}")
+            continue
+        results[photo.sha256] = (
+            result if isinstance(result, PhotoAnalysis) else PhotoAnalysis(*result)
+        )
     if problems:
         raise CatalogFileError(problems)
     return results
 
 
-def _photo_row(photo: LoadedPhoto, position: int, hashes: _Hashes) -> Photo:
-    phash, colorhash = hashes.get(photo.sha256 or "", (None, None))
+def _photo_row(photo: LoadedPhoto, position: int, analyses: _Analyses) -> Photo:
+    found = analyses.get(photo.sha256 or "")
     return Photo(
         position=position,
         source=photo.source,
         content=photo.content,
         content_type=photo.content_type,
         sha256=photo.sha256,
-        phash=phash,
-        colorhash=colorhash,
+        phash=None if found is None else found.phash,
+        colorhash=None if found is None else found.colorhash,
+        features=None if found is None else found.features,
+        feature_words=None if found is None else found.feature_words,
+        features_version=None if found is None else found.features_version,
     )
 
 
-def _new_product(item: CatalogItem, hashes: _Hashes) -> Product:
+# What an import writes of a photo row, and what tells whether a stored row needs writing.
+PHOTO_COLUMNS = (
+    *("source", "content", "content_type", "sha256", "phash", "colorhash"),
+    *("features", "feature_words", "features_version"),
+)
+
+
+def _identity(row: Photo) -> tuple[str, str | None, int | None, str | None]:
+    return (row.source, row.sha256, row.phash, row.features_version)
+
+
+def _new_product(item: CatalogItem, hashes: _Analyses) -> Product:
     data = item.product
     return Product(
         sku=data.sku,
@@ -445,7 +508,7 @@ def _new_product(item: CatalogItem, hashes: _Hashes) -> Product:
     )
 
 
-def _update(product: Product, item: CatalogItem, changed: list[str], hashes: _Hashes) -> None:
+def _update(product: Product, item: CatalogItem, changed: list[str], hashes: _Analyses) -> None:
     """Write the changed fields; variants and photos are updated in place, keyed by size × colour
     and by position, so unchanged rows keep their ids and no unique constraint trips mid-flush."""
     data = item.product
@@ -474,8 +537,8 @@ def _update(product: Product, item: CatalogItem, changed: list[str], hashes: _Ha
                 product.photos.append(new)
                 continue
             row = old[position]
-            if (row.source, row.sha256, row.phash) != (new.source, new.sha256, new.phash):
-                for name in ("source", "content", "content_type", "sha256", "phash", "colorhash"):
+            if _identity(row) != _identity(new):
+                for name in PHOTO_COLUMNS:
                     setattr(row, name, getattr(new, name))
         for row in old[len(item.photos) :]:
             product.photos.remove(row)

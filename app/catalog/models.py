@@ -108,6 +108,12 @@ class Photo(Base):
     # Perceptual hashes as signed 64-bit integers (Postgres has no unsigned bigint).
     phash: Mapped[int | None] = mapped_column(BigInteger)
     colorhash: Mapped[int | None] = mapped_column(BigInteger)
+    # Local features for the second stage of identification (app/vision/features.py): ORB
+    # keypoints and descriptors, their visual words, and what computed them. Deferred: only the
+    # photo index reads them.
+    features: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    feature_words: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    features_version: Mapped[str | None] = mapped_column(String(40))
 
     product: Mapped[Product] = relationship(back_populates="photos")
 
@@ -116,6 +122,20 @@ class CatalogState(Base):
     """One row: the catalog version, bumped by triggers on every catalog write."""
 
     __tablename__ = "catalog_state"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+
+
+class PhotoIndexState(Base):
+    """One row: a version bumped by triggers only when photos (or their products' SKU or
+    `active`) change, so the photo index is not rebuilt for stock changes."""
+
+    __tablename__ = "photo_index_state"
     __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)

@@ -33,7 +33,7 @@ CACHE_BACKEND_ERRORS = Counter(
 )
 VISION_REQUESTS = Counter(
     "vision_requests_total",
-    "Photo identifications by the source that answered (cache, photo_index, model, none)",
+    "Photo identifications by the source that answered (cache, photo_index, features, model, none)",
     ["source"],
 )
 VISION_LATENCY = Histogram(
@@ -45,6 +45,22 @@ VISION_CONFIDENCE = Histogram(
     "vision_confidence",
     "Confidence of photo identifications that named a product",
     buckets=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0),
+)
+# The catalog photo index of the second stage (issue 17), per replica.
+VISION_INDEX_PHOTOS = Gauge(
+    "vision_index_photos",
+    "Catalog photos in this replica's photo index",
+    multiprocess_mode="livemax",
+)
+VISION_INDEX_BYTES = Gauge(
+    "vision_index_bytes",
+    "Memory of this replica's photo index: visual words and resident features, in bytes",
+    multiprocess_mode="livemax",
+)
+VISION_INDEX_REFRESH = Histogram(
+    "vision_index_refresh_seconds",
+    "Time to bring the photo index up to date after photos changed (or at start-up)",
+    buckets=(0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
 
 LLM_REQUESTS = Counter(

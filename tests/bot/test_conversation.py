@@ -25,6 +25,7 @@ from tests.fixtures_demo import demo_photo
 from tests.servers.openai import Answer, OpenAIServer
 from tests.servers.otlp import OTLPCollector
 from tests.servers.telegram import Sent
+from tests.vision.customer import customer_photo
 
 _callbacks = itertools.count(1)
 
@@ -157,6 +158,18 @@ async def test_photo_to_confirmed_order(bot_client, telegram, db):
     await bot_client.post("/telegram/webhook", json=press, headers=HEADERS)
     await wait_for(telegram, lambda _: "підтверджено" in said(telegram.sent(501)[-1]))
     assert (await orders(db))[0][0] == "confirmed"
+
+
+async def test_a_cropped_mirror_selfie_of_a_demo_product_gets_its_card(bot_client, telegram):
+    """Not the shop photo: 12 % cut off, mirrored, resent at phone size. No hash knows it; the
+    second stage (local features, geometric verification) does, with no model configured."""
+    olena = Customer(bot_client, telegram, 507)
+
+    [card] = await olena.sends_photo(customer_photo("KR-KS-004.png"))
+
+    assert card.method == "sendPhoto"
+    assert said(card).startswith("Костюм «Ритм»")
+    assert "o:KR-KS-004" in buttons(card)
 
 
 async def test_text_only_discovery_shows_the_card_from_the_database(bot_client, telegram):

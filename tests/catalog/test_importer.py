@@ -19,6 +19,7 @@ from app.catalog.importer import (
     load_upload,
 )
 from app.catalog.models import Photo, Product, Variant
+from app.config import VisionSettings
 from tests.catalog.factories import (
     catalog,
     catalog_version,
@@ -320,3 +321,69 @@ async def test_photos_of_invalid_products_are_checked_too(tmp_path):
         "KR-KS-001.price",
         "KR-KS-001.photos[0]",
     ]
+
+
+async def test_the_catalog_hasher_stores_features_with_each_photo_once(session_factory, tmp_path):
+    from app.vision.features import decode
+    from app.vision.pipeline import catalog_photo_hasher, features_version
+    from app.vision.vocabulary import decode_words
+
+    hasher = catalog_photo_hasher(VisionSettings())
+    calls: list[bytes] = []
+
+    def counting(content: bytes):
+        calls.append(content)
+        return hasher(content)
+
+    counting.features_version = hasher.features_version  # type: ignore[attr-defined]
+    path = write_yaml(tmp_path, catalog(2))
+
+    await import_catalog(session_factory, load(path), photo_hasher=counting)
+    again = await import_catalog(session_factory, load(path), photo_hasher=counting)
+
+    async with session_factory() as session:
+        rows = (
+            await session.scalars(
+                select(Photo).options(undefer(Photo.features), undefer(Photo.feature_words))
+            )
+        ).all()
+    assert again == ImportPlan(unchanged=2) and len(calls) == 2
+    for row in rows:
+        assert row.features_version == features_version()
+        assert row.features is not None and row.feature_words is not None
+        stored = decode(row.features)
+        assert len(decode_words(row.feature_words)) == len(stored)
+
+
+async def test_photos_with_features_of_another_version_get_them_again(session_factory, tmp_path):
+    from app.vision.pipeline import catalog_photo_hasher
+
+    path = write_yaml(tmp_path, catalog(1))
+    await import_catalog(session_factory, load(path), photo_hasher=sha_hasher)  # no features
+    hasher = catalog_photo_hasher(VisionSettings())
+
+    plan = await import_catalog(session_factory, load(path), photo_hasher=hasher)
+
+    assert plan.changed == {"KR-KS-001": ["photos"]}
+    async with session_factory() as session:
+        versions = set(await session.scalars(select(Photo.features_version)))
+    assert versions == {hasher.features_version}
+
+
+async def test_a_photo_moved_to_another_position_keeps_its_features(session_factory, tmp_path):
+    from app.vision.pipeline import catalog_photo_hasher
+
+    hasher = catalog_photo_hasher(VisionSettings())
+    first = product("KR-KS-001", photos=["photos/KR-KS-001.png", "photos/b.png"])
+    path = write_yaml(tmp_path, [first])
+    (tmp_path / "photos" / "b.png").write_bytes(png_bytes(77, size=64))
+    await import_catalog(session_factory, load(path), photo_hasher=hasher)
+    swapped = product("KR-KS-001", photos=["photos/b.png", "photos/KR-KS-001.png"])
+
+    await import_catalog(
+        session_factory, load(write_yaml(tmp_path, [swapped])), photo_hasher=hasher
+    )
+
+    async with session_factory() as session:
+        rows = (await session.execute(select(Photo.source, Photo.features_version))).all()
+    assert {version for _, version in rows} == {hasher.features_version}

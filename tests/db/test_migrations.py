@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from sqlalchemy import text
 
@@ -68,3 +70,27 @@ async def test_migrations_match_the_models(db):
         c for c in relevant if not (c[0] == "remove_column" and c[3].name == "search_document")
     ]
     assert relevant == []
+
+
+async def test_only_photo_changes_move_the_photo_index_version(db, session_factory):
+    from app.catalog.importer import import_catalog
+    from app.catalog.service import CatalogService
+    from tests.fixtures_demo import HASHER, demo_items
+
+    async def photo_version() -> int:
+        async with db.connect() as conn:
+            return int(await conn.scalar(text("SELECT version FROM photo_index_state")))
+
+    await import_catalog(session_factory, demo_items()[:2], photo_hasher=HASHER)
+    imported = await photo_version()
+    async with CatalogService(session_factory) as catalog:
+        await catalog.set_stock("KR-KS-001", "M", "рожевий", 1)
+        await catalog.set_price("KR-KS-001", Decimal("999"))
+    after_stock_and_price = await photo_version()
+    async with CatalogService(session_factory) as catalog:
+        await catalog.deactivate("KR-KS-002")
+    after_deactivation = await photo_version()
+
+    assert imported > 0
+    assert after_stock_and_price == imported
+    assert after_deactivation == imported + 1

@@ -19,8 +19,11 @@ from app.db.runtime import Database
 from app.observability.logs import RedactingFilter
 from app.rag.embedders import HashingEmbedder
 from app.rag.sync import IndexSync
+from app.vision.pipeline import features_version
 from tests.operator.catalogs import catalog_yaml, product
 from tests.operator.conftest import binary
+from tests.vision.customer import customer_photo
+from tests.vision.test_photo_index import make_identifier
 
 PHOTO = (Path(__file__).resolve().parents[2] / "data/catalog/photos/KR-CD-001.png").read_bytes()
 
@@ -79,6 +82,30 @@ async def test_photos_come_from_binary_data_by_file_name_or_from_what_is_stored(
     async with session_factory() as session:
         rows = (await session.execute(select(Photo.source, Photo.phash))).all()
     assert len(rows) == 1 and rows[0][0] == "photos/KR-OP-0001.png" and rows[0][1] is not None
+
+
+async def test_a_synced_photo_gets_its_features_and_a_mirror_selfie_of_it_is_recognised(
+    runtime, session_factory, db
+):
+    """The operator stores photos through the app's importer with the app's photo analysis:
+    the local features are computed at sync, so the second stage knows the product at once."""
+    with_photo = product(1, photos=["photos/KR-OP-0001.png"])
+    await sync_source(runtime, source([with_photo, product(2)], {"KR-OP-0001.png": binary(PHOTO)}))
+    async with session_factory() as session:
+        [(version, words)] = (
+            await session.execute(select(Photo.features_version, Photo.feature_words))
+        ).all()
+    identifier, index, catalog_version = await make_identifier(session_factory, db)
+    try:
+        found = await identifier.identify(customer_photo("KR-CD-001.png"))
+    finally:
+        identifier.close()
+        await index.close()
+        await catalog_version.stop()
+
+    assert version == features_version() and words
+    assert (found.sku, found.source) == ("KR-OP-0001", "features")
+    assert found.confidence >= 0.8
 
 
 async def test_an_invalid_catalog_names_file_and_line_and_writes_nothing(runtime, session_factory):
