@@ -190,6 +190,15 @@ async def load_upload_items(
     )
 
 
+def load_photo(source: str, content: bytes, *, max_photo_bytes: int) -> LoadedPhoto:
+    """One photo file given on its own (the admin panel's upload), checked as a catalog's photos
+    are (size, PNG/JPEG/WebP by its bytes); `CatalogFileError` naming `source` otherwise."""
+    found = _PhotoReader(None, {source: content}, max_photo_bytes).load(source, source)
+    if isinstance(found, str):
+        raise CatalogFileError([found])
+    return found
+
+
 def load_photos(
     catalog: ParsedCatalog,
     *,
@@ -376,7 +385,7 @@ def _differences(product: Product, item: CatalogItem, *, hashing: bool) -> list[
     return differences
 
 
-_Hashes = dict[str, tuple[int | None, int | None]]
+HashesBySha = dict[str, tuple[int | None, int | None]]
 
 
 async def _hashes(
@@ -384,11 +393,11 @@ async def _hashes(
     items: Sequence[CatalogItem],
     plan: ImportPlan,
     photo_hasher: PhotoHasher | None,
-) -> _Hashes:
+) -> HashesBySha:
     """(phash, colorhash) by sha256 of every file photo the import writes."""
     if photo_hasher is None:
         return {}
-    known: _Hashes = {}
+    known: HashesBySha = {}
     for product in stored:
         for row in product.photos:
             if row.sha256 is not None and row.phash is not None:
@@ -402,13 +411,18 @@ async def _hashes(
                 if photo.sha256 is not None and photo.sha256 not in known:
                     todo.setdefault(photo.sha256, photo)
     if todo:
-        computed = await asyncio.to_thread(_run_hasher, photo_hasher, list(todo.values()))
-        known.update(computed)
+        known.update(await hash_photos(list(todo.values()), photo_hasher))
     return known
 
 
-def _run_hasher(photo_hasher: PhotoHasher, photos: list[LoadedPhoto]) -> _Hashes:
-    results: _Hashes = {}
+async def hash_photos(photos: Sequence[LoadedPhoto], photo_hasher: PhotoHasher) -> HashesBySha:
+    """(phash, colorhash) by sha256 of file photos, computed off the event loop; a photo that
+    cannot be decoded is a `CatalogFileError` naming it."""
+    return await asyncio.to_thread(_run_hasher, photo_hasher, list(photos))
+
+
+def _run_hasher(photo_hasher: PhotoHasher, photos: list[LoadedPhoto]) -> HashesBySha:
+    results: HashesBySha = {}
     problems: list[str] = []
     for photo in photos:
         assert photo.content is not None and photo.sha256 is not None
@@ -422,7 +436,8 @@ def _run_hasher(photo_hasher: PhotoHasher, photos: list[LoadedPhoto]) -> _Hashes
     return results
 
 
-def _photo_row(photo: LoadedPhoto, position: int, hashes: _Hashes) -> Photo:
+def photo_row(photo: LoadedPhoto, position: int, hashes: HashesBySha) -> Photo:
+    """The database row of a loaded photo at `position`, with its hashes (by sha256)."""
     phash, colorhash = hashes.get(photo.sha256 or "", (None, None))
     return Photo(
         position=position,
@@ -435,17 +450,17 @@ def _photo_row(photo: LoadedPhoto, position: int, hashes: _Hashes) -> Photo:
     )
 
 
-def _new_product(item: CatalogItem, hashes: _Hashes) -> Product:
+def _new_product(item: CatalogItem, hashes: HashesBySha) -> Product:
     data = item.product
     return Product(
         sku=data.sku,
         **{name: getattr(data, name) for name in COLUMNS},
         variants=[Variant(size=s, colour=c, on_hand=q) for (s, c), q in data.stock_map().items()],
-        photos=[_photo_row(photo, i, hashes) for i, photo in enumerate(item.photos)],
+        photos=[photo_row(photo, i, hashes) for i, photo in enumerate(item.photos)],
     )
 
 
-def _update(product: Product, item: CatalogItem, changed: list[str], hashes: _Hashes) -> None:
+def _update(product: Product, item: CatalogItem, changed: list[str], hashes: HashesBySha) -> None:
     """Write the changed fields; variants and photos are updated in place, keyed by size × colour
     and by position, so unchanged rows keep their ids and no unique constraint trips mid-flush."""
     data = item.product
@@ -469,7 +484,7 @@ def _update(product: Product, item: CatalogItem, changed: list[str], hashes: _Ha
     if "photos" in changed:
         old = list(product.photos)
         for position, photo in enumerate(item.photos):
-            new = _photo_row(photo, position, hashes)
+            new = photo_row(photo, position, hashes)
             if position >= len(old):
                 product.photos.append(new)
                 continue
