@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
+from app.activity.counts import DailyCounts
+from app.activity.vision import CountingIdentifier
 from app.cache.factory import create_backend
 from app.cache.product import ProductCache
 from app.cache.session import SessionCache
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
 
     from app.cache.backend import CacheBackend
     from app.config import Settings
+    from app.llm.costs import CostLedger
     from app.rag.embedders import Embedder
 
 logger = logging.getLogger(__name__)
@@ -65,6 +68,8 @@ class Services:
     handoffs: Handoffs
     agent: TextAgent
     embedder: Embedder
+    ledger: CostLedger
+    counts: DailyCounts
 
 
 class FirstPhotos:
@@ -180,7 +185,10 @@ async def open_services(settings: Settings, *, seed_empty: bool = False) -> Asyn
             ttl=settings.cache.product_ttl,
             version=version.current,
         )
-        identifier = PhotoIdentifier(
+        counts = DailyCounts(db.session_factory)
+        # Counting which path answered each photo, per day in Postgres, for the admin overview.
+        identifier: PhotoIdentifier = CountingIdentifier(
+            counts=counts,
             cache=VisionCache(
                 backend,
                 settings.cache.vision_ttl,
@@ -237,4 +245,6 @@ async def open_services(settings: Settings, *, seed_empty: bool = False) -> Asyn
             handoffs=handoffs,
             agent=agent,
             embedder=embedder,
+            ledger=ledger,
+            counts=counts,
         )
