@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, Self, TypeVar
 
 from sqlalchemy import func, or_, select
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from sqlalchemy import ColumnElement
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-    from app.catalog.importer import ImportPlan, PhotoHasher
+    from app.catalog.importer import HashesBySha, ImportPlan, LoadedPhoto, PhotoHasher
 
 PHOTO_PATH = "/api/v1/products/{sku}/photos/{position}"
 # The unique constraint on products.sku, as the naming convention and Postgres name it.
@@ -127,6 +128,14 @@ def _ordered(variants: list[_V], sizes: list[str], colours: list[str]) -> list[_
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@dataclass(frozen=True)
+class PreparedPhoto:
+    """A photo file checked and hashed, ready to store (`CatalogService.prepare_photo`)."""
+
+    loaded: LoadedPhoto
+    hashes: HashesBySha
 
 
 class CardCache(Protocol):
@@ -460,28 +469,28 @@ class CatalogService:
         await self._changed(sku)
         return await self.admin_product(sku)
 
-    async def add_photo(
-        self,
-        sku: str,
-        content: bytes,
-        *,
-        photo_hasher: PhotoHasher,
-        max_photo_bytes: int,
-    ) -> schemas.AdminProduct:
-        """Store one more photo of `sku`, checked and hashed as an imported catalog photo is
-        (the importer's own path), so the bot can identify it as soon as this commits.
+    @staticmethod
+    async def prepare_photo(
+        sku: str, content: bytes, *, photo_hasher: PhotoHasher, max_photo_bytes: int
+    ) -> PreparedPhoto:
+        """Check and hash one photo file for `sku` as an imported catalog photo is (the
+        importer's own path; the hasher decodes it within the vision limits, as a customer's
+        photo is). `CatalogFileError` for a file too big, not PNG/JPEG/WebP, or undecodable.
 
-        `CatalogFileError` for a file that is too big, not PNG/JPEG/WebP, or cannot be decoded
-        within the vision limits (the hasher decodes it as a customer's photo is decoded).
+        Separate from `add_photo`, so a new product's photos are all checked before it exists.
         """
         digest = hashlib.sha256(content).hexdigest()
         extension = _EXTENSIONS.get(content[:4], "jpg")
         source = f"photos/{sku}-{digest[:12]}.{extension}"
         loaded = load_photo(source, content, max_photo_bytes=max_photo_bytes)
-        hashes = await hash_photos([loaded], photo_hasher)
+        return PreparedPhoto(loaded, await hash_photos([loaded], photo_hasher))
+
+    async def add_photo(self, sku: str, photo: PreparedPhoto) -> schemas.AdminProduct:
+        """Store a prepared photo as the last of `sku`'s; the bot can identify it as soon as
+        this commits (the catalog version moves, and each replica's photo index follows)."""
         product = await self._load(sku, lock=True)
         position = max((p.position for p in product.photos), default=-1) + 1
-        product.photos.append(photo_row(loaded, position, hashes))
+        product.photos.append(photo_row(photo.loaded, position, photo.hashes))
         await self.session.commit()
         await self._changed(sku)
         return await self.admin_product(sku)
