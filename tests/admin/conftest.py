@@ -7,10 +7,11 @@ import html
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from litestar.testing import AsyncTestClient
 
 from app.admin.security import CSRF_COOKIE, CSRF_FIELD
@@ -115,9 +116,22 @@ async def fx_client(panel_app):
         yield client
 
 
+class RememberingHasher(PasswordHasher):
+    """argon2id with the app's parameters, hashing each test password once per run: the
+    fixtures' accounts cost no CPU after the first test (the app still verifies for real)."""
+
+    _known: ClassVar[dict[str, str]] = {}
+
+    def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
+        key = password if isinstance(password, str) else password.decode()
+        if key not in self._known:
+            self._known[key] = super().hash(password, salt=salt)
+        return self._known[key]
+
+
 @pytest.fixture(name="users")
 async def fx_users(session_factory):
-    users = AdminUsers(session_factory)
+    users = AdminUsers(session_factory, hasher=RememberingHasher())
     await users.create(*OWNER, "owner")
     await users.create(*MANAGER, "manager")
     return users
