@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from pydantic import ValidationError
 
+from app.admin.commands import admin
 from app.catalog.commands import catalog
 from app.config import describe_settings, explain_invalid, get_settings
 from app.evals.commands import eval_command
@@ -180,6 +181,7 @@ def show_config() -> None:
 
 
 main.add_command(catalog)
+main.add_command(admin)
 main.add_command(costs)
 main.add_command(reindex_command)
 main.add_command(eval_command)

@@ -294,6 +294,34 @@ class DialogSettings(BaseSettings):
     """How customers reach the shop (phone, hours): told on a hand-off with no manager chat."""
 
 
+class AdminSettings(BaseSettings):
+    """The manager's web panel at /admin (accounts: `kramar admin create-user`)."""
+
+    model_config = _group("KRAMAR_ADMIN_")
+
+    panel: bool = True
+    """Serve the web panel at /admin; false: no panel routes at all."""
+    session_idle_seconds: int = Field(default=1800, ge=1)
+    """Seconds without a request after which a panel session ends (sign in again)."""
+    session_absolute_seconds: int = Field(default=12 * 3600, ge=1)
+    """Seconds after sign-in after which a panel session ends, however active."""
+    secure_cookies: bool | None = None
+    """Mark the panel's cookies Secure (HTTPS only); unset: when KRAMAR_PUBLIC_URL is https."""
+    secret_key: SecretStr | None = None
+    """Key that signs the panel's CSRF tokens; unset: generated once and kept in the database."""
+    account_failures: int = Field(default=5, ge=1)
+    """Failed sign-ins to one account within the window after which it is locked until then."""
+    address_failures: int = Field(default=20, ge=1)
+    """Failed sign-ins from one IP address within the window after which it is refused."""
+    failure_window_seconds: int = Field(default=900, ge=1)
+    """Seconds over which failed sign-ins are counted (and a lock lasts)."""
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_not_blank(cls, value: SecretStr | None) -> SecretStr | None:
+        return refuse_blank_secret(value, "KRAMAR_ADMIN_SECRET_KEY")
+
+
 class AlertRoute(BaseModel):
     """Alerts whose labels all equal `match` go to `chat_ids`."""
 
@@ -364,6 +392,7 @@ class Settings(BaseSettings):
     orders: OrderSettings = Field(default_factory=OrderSettings)
     dialog: DialogSettings = Field(default_factory=DialogSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    admin: AdminSettings = Field(default_factory=AdminSettings)
 
     @field_validator("admin_token")
     @classmethod

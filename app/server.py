@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from importlib.metadata import version
 from typing import TYPE_CHECKING
 
@@ -11,7 +11,9 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.htmx import HTMXConfig, HTMXPlugin
 
+from app.admin.panel import build_panel
 from app.catalog.api import AdminCatalogController, AdminProductController, ProductController
 from app.config import Settings, get_settings
 from app.errors import EXCEPTION_HANDLERS
@@ -53,11 +55,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
     """Build the app. Backends open in the lifespan, so building is cheap and side-effect free."""
     settings = settings or get_settings()
 
+    # The manager's web panel (/admin): built here, opened in the lifespan.
+    panel = build_panel(settings) if settings.admin.panel else None
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         shutdown_tracing = configure_tracing(settings)
         try:
-            async with open_services(settings) as services, telegram_bot(services) as telegram:
+            async with (
+                open_services(settings) as services,
+                telegram_bot(services) as telegram,
+                AsyncExitStack() as stack,
+            ):
                 app.state.update(
                     db=services.db,
                     catalog_version=services.catalog_version,
@@ -67,6 +76,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                     conversation=services.conversation,
                     telegram=telegram,
                 )
+                if panel is not None:
+                    await stack.enter_async_context(panel.running(services, telegram, app.state))
                 yield
         finally:
             if shutdown_tracing is not None:
@@ -84,6 +95,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         handlers.append(AlertmanagerController)
     else:
         logger.info("KRAMAR_ALERTS_TOKEN unset: /alerts/alertmanager disabled")
+    if panel is not None:
+        handlers.append(panel.router)
+    else:
+        logger.info("KRAMAR_ADMIN_PANEL=false: no web panel at /admin")
     state = State({"settings": settings})
     if settings.telegram.bot_token is not None and settings.public_url:
         assert settings.telegram.webhook_secret is not None  # Settings refuses it otherwise
@@ -100,6 +115,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         guards=[refuse_nul_parameters],
         request_class=ExactNumbersRequest,
         request_max_body_size=MAX_BODY_BYTES,
+        template_config=panel.templates if panel is not None else None,
+        before_send=[panel.before_send] if panel is not None else [],
+        # The panel's router sets HTMXRequest itself; the API keeps ExactNumbersRequest.
+        plugins=[HTMXPlugin(HTMXConfig(set_request_class_globally=False))],
         # Logging is ours (app/observability/logs.py): Litestar's default config would add a
         # second root handler that neither redacts secrets nor writes JSON.
         logging_config=None,

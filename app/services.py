@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
+from app.activity.counts import DailyCounts
+from app.activity.vision import CountingIdentifier
 from app.cache.factory import create_backend
 from app.cache.product import ProductCache
 from app.cache.session import SessionCache
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
 
     from app.cache.backend import CacheBackend
     from app.config import Settings
+    from app.llm.costs import CostLedger
     from app.rag.embedders import Embedder
 
 logger = logging.getLogger(__name__)
@@ -66,6 +69,8 @@ class Services:
     handoffs: Handoffs
     agent: TextAgent
     embedder: Embedder
+    ledger: CostLedger
+    counts: DailyCounts
 
 
 class FirstPhotos:
@@ -192,7 +197,10 @@ async def open_services(settings: Settings, *, seed_empty: bool = False) -> Asyn
         backfill = FeatureBackfill(db.session_factory, catalog_photo_hasher(settings.vision))
         backfill.start()
         stack.push_async_callback(backfill.close)
-        identifier = PhotoIdentifier(
+        counts = DailyCounts(db.session_factory)
+        # Counting which path answered each photo, per day in Postgres, for the admin overview.
+        identifier: PhotoIdentifier = CountingIdentifier(
+            counts=counts,
             cache=VisionCache(
                 backend,
                 settings.cache.vision_ttl,
@@ -250,4 +258,6 @@ async def open_services(settings: Settings, *, seed_empty: bool = False) -> Asyn
             handoffs=handoffs,
             agent=agent,
             embedder=embedder,
+            ledger=ledger,
+            counts=counts,
         )

@@ -56,7 +56,7 @@ _REFUSED_VALUES = (asyncpg.DataError,)
 MESSAGE_FIELDS = ("message", "edited_message", "business_message")
 
 
-def _message(update: dict[str, Any]) -> dict[str, Any] | None:
+def message_of(update: dict[str, Any]) -> dict[str, Any] | None:
     """The update's message, whichever field carries it."""
     return next((update[f] for f in MESSAGE_FIELDS if isinstance(update.get(f), dict)), None)
 
@@ -65,7 +65,7 @@ def update_kind(update: dict[str, Any]) -> str:
     """A bounded label for metrics and logs: message, photo, album, callback, contact, command."""
     if "callback_query" in update:
         return "callback"
-    message = _message(update)
+    message = message_of(update)
     if message is None:
         return "other"
     if message.get("media_group_id"):
@@ -81,7 +81,7 @@ def update_kind(update: dict[str, Any]) -> str:
 
 def chat_key(update: dict[str, Any]) -> int:
     """The chat whose queue the update joins; updates without a chat each get their own."""
-    message = _message(update)
+    message = message_of(update)
     if message is not None and isinstance(message.get("chat"), dict):
         return int(message["chat"]["id"])
     callback = update.get("callback_query")
@@ -97,7 +97,7 @@ def chat_key(update: dict[str, Any]) -> int:
 def customer_chat(update: dict[str, Any]) -> int | None:
     """The private chat to answer when the update cannot be processed; None for groups and
     updates without a customer (the managers' chat learns of failures from the logs)."""
-    message = _message(update)
+    message = message_of(update)
     callback = update.get("callback_query")
     if message is None and isinstance(callback, dict) and isinstance(callback.get("message"), dict):
         message = callback["message"]
@@ -110,7 +110,7 @@ def customer_chat(update: dict[str, Any]) -> int | None:
 
 
 def media_group(update: dict[str, Any]) -> str | None:
-    message = _message(update)
+    message = message_of(update)
     if message is None or not message.get("media_group_id"):
         return None
     return str(message["media_group_id"])[:64]

@@ -64,6 +64,8 @@ class InboxUpdate(Base):
             "processed_at",
             postgresql_where=text("status <> 'pending'"),
         ),
+        # The admin overview counts each day's customer chats (migration 0013).
+        Index("ix_telegram_inbox_received_at", "received_at"),
     )
 
 

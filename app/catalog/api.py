@@ -18,8 +18,6 @@ from pydantic import TypeAdapter, ValidationError
 from app.admin.auth import admin_guard
 from app.catalog import schemas
 from app.catalog.exporter import render_catalog
-from app.catalog.importer import import_catalog as run_import
-from app.catalog.importer import load_upload_items
 from app.catalog.service import CatalogService
 from app.inputs import BIGINT_MAX, INT32_MAX
 from app.vision.pipeline import catalog_photo_hasher
@@ -261,24 +259,16 @@ class AdminCatalogController(Controller):
         ] = False,
     ) -> schemas.ImportResult:
         settings = state.settings
-        uploads = {photo.filename: await photo.read() for photo in data.photos}
-        items = await load_upload_items(
+        plan = await catalog.import_upload(
             await data.file.read(),
             name=data.file.filename or "catalog",
-            photos=uploads,
-            stored=catalog.stored_photos,
+            photos={photo.filename: await photo.read() for photo in data.photos},
             max_catalog_bytes=settings.max_catalog_bytes,
             max_photo_bytes=settings.max_photo_bytes,
-        )
-        plan = await run_import(
-            state.db.session_factory,
-            items,
+            photo_hasher=catalog_photo_hasher(settings.vision),
             prune=prune,
             dry_run=dry_run,
-            photo_hasher=catalog_photo_hasher(settings.vision),
         )
-        if not dry_run:
-            state.catalog_version.observe(await catalog.catalog_version())
         return schemas.ImportResult(
             added=plan.added,
             changed=plan.changed,

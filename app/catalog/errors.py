@@ -51,6 +51,19 @@ class ConstraintViolationError(CatalogError):
         self.constraint = constraint
 
 
+class ProductChangedError(CatalogError):
+    """Someone else saved the product after the edit began (optimistic concurrency)."""
+
+    status_code = 409
+
+    def __init__(self, sku: str) -> None:
+        super().__init__(
+            f"product {sku!r} was changed by someone else since you opened it; "
+            "nothing was saved: reload it and apply your changes again"
+        )
+        self.sku = sku
+
+
 class PhotoNotFoundError(CatalogError):
     status_code = 404
 

@@ -205,6 +205,15 @@ async def load_upload_items(
     )
 
 
+def load_photo(source: str, content: bytes, *, max_photo_bytes: int) -> LoadedPhoto:
+    """One photo file given on its own (the admin panel's upload), checked as a catalog's photos
+    are (size, PNG/JPEG/WebP by its bytes); `CatalogFileError` naming `source` otherwise."""
+    found = _PhotoReader(None, {source: content}, max_photo_bytes).load(source, source)
+    if isinstance(found, str):
+        raise CatalogFileError([found])
+    return found
+
+
 def load_photos(
     catalog: ParsedCatalog,
     *,
@@ -408,7 +417,8 @@ def _differences(
     return differences
 
 
-_Analyses = dict[str, PhotoAnalysis]
+Analyses = dict[str, PhotoAnalysis]
+"""The analysis (hashes and local features) of photos by sha256."""
 
 
 async def _analyses(
@@ -416,7 +426,7 @@ async def _analyses(
     items: Sequence[CatalogItem],
     plan: ImportPlan,
     photo_hasher: PhotoHasher | None,
-) -> _Analyses:
+) -> Analyses:
     """The analysis, by sha256, of every file photo the import writes: taken from a stored photo
     with the same bytes when it is current, computed (off the event loop) otherwise."""
     if photo_hasher is None:
@@ -432,7 +442,7 @@ async def _analyses(
                     needed.setdefault(photo.sha256, photo)
     if not needed:
         return {}
-    known: _Analyses = {}
+    known: Analyses = {}
     rows = await session.execute(
         select(
             Photo.sha256,
@@ -448,12 +458,18 @@ async def _analyses(
             known[sha256] = PhotoAnalysis(phash, colorhash, features, words, version)
     todo = [photo for sha256, photo in needed.items() if sha256 not in known]
     if todo:
-        known.update(await asyncio.to_thread(_run_hasher, photo_hasher, todo))
+        known.update(await hash_photos(todo, photo_hasher))
     return known
 
 
-def _run_hasher(photo_hasher: PhotoHasher, photos: list[LoadedPhoto]) -> _Analyses:
-    results: _Analyses = {}
+async def hash_photos(photos: Sequence[LoadedPhoto], photo_hasher: PhotoHasher) -> Analyses:
+    """The analysis by sha256 of file photos, computed off the event loop; a photo that cannot be
+    decoded is a `CatalogFileError` naming it."""
+    return await asyncio.to_thread(_run_hasher, photo_hasher, list(photos))
+
+
+def _run_hasher(photo_hasher: PhotoHasher, photos: list[LoadedPhoto]) -> Analyses:
+    results: Analyses = {}
     problems: list[str] = []
     for photo in photos:
         assert photo.content is not None and photo.sha256 is not None
@@ -471,7 +487,8 @@ def _run_hasher(photo_hasher: PhotoHasher, photos: list[LoadedPhoto]) -> _Analys
     return results
 
 
-def _photo_row(photo: LoadedPhoto, position: int, analyses: _Analyses) -> Photo:
+def photo_row(photo: LoadedPhoto, position: int, analyses: Analyses) -> Photo:
+    """The database row of a loaded photo at `position`, with its analysis (by sha256)."""
     found = analyses.get(photo.sha256 or "")
     return Photo(
         position=position,
@@ -498,17 +515,17 @@ def _identity(row: Photo) -> tuple[str, str | None, int | None, str | None]:
     return (row.source, row.sha256, row.phash, row.features_version)
 
 
-def _new_product(item: CatalogItem, hashes: _Analyses) -> Product:
+def _new_product(item: CatalogItem, hashes: Analyses) -> Product:
     data = item.product
     return Product(
         sku=data.sku,
         **{name: getattr(data, name) for name in COLUMNS},
         variants=[Variant(size=s, colour=c, on_hand=q) for (s, c), q in data.stock_map().items()],
-        photos=[_photo_row(photo, i, hashes) for i, photo in enumerate(item.photos)],
+        photos=[photo_row(photo, i, hashes) for i, photo in enumerate(item.photos)],
     )
 
 
-def _update(product: Product, item: CatalogItem, changed: list[str], hashes: _Analyses) -> None:
+def _update(product: Product, item: CatalogItem, changed: list[str], hashes: Analyses) -> None:
     """Write the changed fields; variants and photos are updated in place, keyed by size × colour
     and by position, so unchanged rows keep their ids and no unique constraint trips mid-flush."""
     data = item.product
@@ -532,7 +549,7 @@ def _update(product: Product, item: CatalogItem, changed: list[str], hashes: _An
     if "photos" in changed:
         old = list(product.photos)
         for position, photo in enumerate(item.photos):
-            new = _photo_row(photo, position, hashes)
+            new = photo_row(photo, position, hashes)
             if position >= len(old):
                 product.photos.append(new)
                 continue

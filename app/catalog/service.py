@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, Self, TypeVar
 
 from sqlalchemy import func, or_, select
@@ -12,9 +14,17 @@ from app.catalog import schemas, stock
 from app.catalog.errors import (
     ConstraintViolationError,
     PhotoNotFoundError,
+    ProductChangedError,
     ProductExistsError,
     ProductNotFoundError,
     VariantNotFoundError,
+)
+from app.catalog.importer import (
+    hash_photos,
+    import_catalog,
+    load_photo,
+    load_upload_items,
+    photo_row,
 )
 from app.catalog.models import CatalogState, Photo, Product, Variant
 from app.notices.outbox import add_notice
@@ -22,10 +32,13 @@ from app.observability.tracing import traced
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
+    from datetime import datetime
     from decimal import Decimal
 
     from sqlalchemy import ColumnElement
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from app.catalog.importer import Analyses, ImportPlan, LoadedPhoto, PhotoHasher
 
 PHOTO_PATH = "/api/v1/products/{sku}/photos/{position}"
 # The unique constraint on products.sku, as the naming convention and Postgres name it.
@@ -117,6 +130,14 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+@dataclass(frozen=True)
+class PreparedPhoto:
+    """A photo file checked and hashed, ready to store (`CatalogService.prepare_photo`)."""
+
+    loaded: LoadedPhoto
+    hashes: Analyses
+
+
 class CardCache(Protocol):
     """What the service needs of `app.cache.product.ProductCache`."""
 
@@ -187,8 +208,11 @@ class CatalogService:
         if self.version is not None:
             self.version.observe(await self.catalog_version())
 
-    async def _load(self, sku: str) -> Product:
-        product = await self.session.scalar(select(Product).where(Product.sku == sku))
+    async def _load(self, sku: str, *, lock: bool = False) -> Product:
+        statement = select(Product).where(Product.sku == sku)
+        if lock:
+            statement = statement.with_for_update().execution_options(populate_existing=True)
+        product = await self.session.scalar(statement)
         if product is None:
             raise ProductNotFoundError(sku)
         return product
@@ -227,11 +251,16 @@ class CatalogService:
         min_price: Decimal | None = None,
         max_price: Decimal | None = None,
         include_inactive: bool = False,
+        active: bool | None = None,
         limit: int = 20,
         offset: int = 0,
     ) -> schemas.ProductPage:
+        """A page of products by name; `active` (true or false) lists only those, whatever
+        `include_inactive` says."""
         conditions: list[ColumnElement[bool]] = []
-        if not include_inactive:
+        if active is not None:
+            conditions.append(Product.active.is_(active))
+        elif not include_inactive:
             conditions.append(Product.active.is_(True))
         if query:
             for word in query.split():
@@ -295,13 +324,15 @@ class CatalogService:
         )
 
     @traced("catalog.photo")
-    async def photo(self, sku: str, position: int) -> tuple[bytes, str]:
+    async def photo(
+        self, sku: str, position: int, *, include_inactive: bool = False
+    ) -> tuple[bytes, str]:
         """The stored bytes and content type of one product photo."""
+        conditions = [Product.sku == sku, Photo.position == position]
+        if not include_inactive:
+            conditions.append(Product.active.is_(True))
         photo = await self.session.scalar(
-            select(Photo)
-            .join(Product)
-            .where(Product.sku == sku, Product.active.is_(True), Photo.position == position)
-            .options(undefer(Photo.content))
+            select(Photo).join(Product).where(*conditions).options(undefer(Photo.content))
         )
         if photo is None or photo.content is None:
             raise PhotoNotFoundError(sku, position)
@@ -320,6 +351,14 @@ class CatalogService:
         )
         # The newest row wins where products share a path.
         return {source: content for source, content in rows if content is not None}
+
+    @traced("catalog.categories")
+    async def categories(self) -> list[str]:
+        """Every category name in use, active products or not, sorted."""
+        rows = await self.session.scalars(
+            select(Product.category).distinct().order_by(Product.category)
+        )
+        return list(rows)
 
     @traced("catalog.catalog_version")
     async def catalog_version(self) -> int:
@@ -373,9 +412,23 @@ class CatalogService:
         return await self.admin_product(data.sku)
 
     async def update_product(
-        self, sku: str, changes: schemas.ProductUpdate
+        self,
+        sku: str,
+        changes: schemas.ProductUpdate,
+        *,
+        expected_updated_at: datetime | None = None,
     ) -> schemas.AdminProduct:
-        product = await self._load(sku)
+        """Change the fields `changes` sets. With `expected_updated_at` (the `updated_at` of the
+        card the edit started from) the write happens only if nobody saved the product since:
+        `ProductChangedError` otherwise, and nothing is written."""
+        if expected_updated_at is None:
+            product = await self._load(sku)
+        else:
+            # The row lock first: a save committing meanwhile is then seen, not overwritten.
+            product = await self._load(sku, lock=True)
+            if product.updated_at != expected_updated_at:
+                await self.session.rollback()
+                raise ProductChangedError(sku)
         for field, value in changes.model_dump(exclude_unset=True).items():
             if value is not None:
                 setattr(product, field, value)
@@ -415,3 +468,66 @@ class CatalogService:
         await self.session.commit()
         await self._changed(sku)
         return await self.admin_product(sku)
+
+    @staticmethod
+    async def prepare_photo(
+        sku: str, content: bytes, *, photo_hasher: PhotoHasher, max_photo_bytes: int
+    ) -> PreparedPhoto:
+        """Check and hash one photo file for `sku` as an imported catalog photo is (the
+        importer's own path; the hasher decodes it within the vision limits, as a customer's
+        photo is). `CatalogFileError` for a file too big, not PNG/JPEG/WebP, or undecodable.
+
+        Separate from `add_photo`, so a new product's photos are all checked before it exists.
+        """
+        digest = hashlib.sha256(content).hexdigest()
+        extension = _EXTENSIONS.get(content[:4], "jpg")
+        source = f"photos/{sku}-{digest[:12]}.{extension}"
+        loaded = load_photo(source, content, max_photo_bytes=max_photo_bytes)
+        return PreparedPhoto(loaded, await hash_photos([loaded], photo_hasher))
+
+    async def add_photo(self, sku: str, photo: PreparedPhoto) -> schemas.AdminProduct:
+        """Store a prepared photo as the last of `sku`'s; the bot can identify it as soon as
+        this commits (the catalog version moves, and each replica's photo index follows)."""
+        product = await self._load(sku, lock=True)
+        position = max((p.position for p in product.photos), default=-1) + 1
+        product.photos.append(photo_row(photo.loaded, position, photo.hashes))
+        await self.session.commit()
+        await self._changed(sku)
+        return await self.admin_product(sku)
+
+    async def import_upload(
+        self,
+        data: bytes,
+        *,
+        name: str,
+        photos: Mapping[str, bytes],
+        max_catalog_bytes: int,
+        max_photo_bytes: int,
+        photo_hasher: PhotoHasher,
+        prune: bool = False,
+        dry_run: bool = False,
+    ) -> ImportPlan:
+        """Import an uploaded catalog file (the API's and the panel's upload): validated whole,
+        then written in one transaction, or with `dry_run` only planned.
+
+        Photos the file names come from `photos` or are the ones already stored under that
+        path. `CatalogFileError` lists every problem; nothing is written then.
+        """
+        items = await load_upload_items(
+            data,
+            name=name,
+            photos=photos,
+            stored=self.stored_photos,
+            max_catalog_bytes=max_catalog_bytes,
+            max_photo_bytes=max_photo_bytes,
+        )
+        plan = await import_catalog(
+            self._session_factory, items, prune=prune, dry_run=dry_run, photo_hasher=photo_hasher
+        )
+        if not dry_run and self.version is not None:
+            self.version.observe(await self.catalog_version())
+        return plan
+
+
+# A stored photo's file name ends as its bytes say, whatever the upload was called.
+_EXTENSIONS = {b"\x89PNG": "png", b"RIFF": "webp"}

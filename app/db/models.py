@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from app.activity import models as activity_models
+from app.admin import models as admin_models
 from app.alerts import models as alert_models
 from app.bot import models as bot_models
 from app.catalog import models as catalog_models
@@ -14,6 +16,8 @@ from app.rag import models as rag_models
 metadata = Base.metadata
 
 __all__ = [
+    "activity_models",
+    "admin_models",
     "alert_models",
     "bot_models",
     "catalog_models",

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert
 from app.dialog.models import CLOSED, OPEN, TAKEN, Handoff
 
 if TYPE_CHECKING:
-    from datetime import timedelta
+    from datetime import datetime, timedelta
 
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -33,6 +33,19 @@ class Live:
     status: str
     """open (waiting for a manager) or taken (a manager answered)."""
     taken_by: str | None
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A live hand-off as the admin panel lists it."""
+
+    chat_id: int
+    level: str
+    reason: str
+    summary: str
+    status: str
+    taken_by: str | None
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -131,3 +144,20 @@ class Handoffs:
                 handoff.posted_at = now
                 handoff.reposts += 1
         return due
+
+    async def waiting(self, *, chat_id: int | None = None, limit: int = 200) -> list[Waiting]:
+        """Live hand-offs (of `chat_id` only, when given): open ones first, oldest first."""
+        conditions = [Handoff.status != CLOSED]
+        if chat_id is not None:
+            conditions.append(Handoff.chat_id == chat_id)
+        async with self._session_factory() as session:
+            rows = await session.scalars(
+                select(Handoff)
+                .where(*conditions)
+                .order_by((Handoff.status == OPEN).desc(), Handoff.created_at)
+                .limit(limit)
+            )
+            return [
+                Waiting(h.chat_id, h.level, h.reason, h.summary, h.status, h.taken_by, h.created_at)
+                for h in rows
+            ]

@@ -109,6 +109,7 @@ def configured_secrets(settings: Settings) -> list[str]:
     add(settings.telegram.webhook_secret)
     add(settings.admin_token)
     add(settings.alerts.token)
+    add(settings.admin.secret_key)
     add(settings.rag.openai_api_key)
     for link in settings.llm.links:
         add(link.api_key)

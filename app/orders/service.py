@@ -17,7 +17,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import raiseload
 
@@ -35,14 +35,14 @@ from app.orders.errors import (
     ReservationExpiredError,
     SoldOutError,
 )
-from app.orders.models import Order, OrderEvent, OrderLine
+from app.orders.models import NUMBER_PREFIX, Order, OrderEvent, OrderLine
 from app.orders.phone import normalize_phone
 from app.orders.status import EDITABLE, DeliveryMethod, OrderStatus, can_change
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Mapping
 
-    from sqlalchemy import Row
+    from sqlalchemy import ColumnElement, Row
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 logger = logging.getLogger(__name__)
@@ -159,6 +159,22 @@ def _missing_for_confirm(order: Order) -> list[str]:
     return missing
 
 
+def _conditions(status: OrderStatus | None, query: str | None) -> list[ColumnElement[bool]]:
+    """Filters of an order list: the status, and each word of `query` as a number, a part of
+    the customer's name or of the phone's digits."""
+    conditions: list[ColumnElement[bool]] = [] if status is None else [Order.status == status]
+    for word in (query or "").split()[:5]:
+        number = word.upper().removeprefix(NUMBER_PREFIX)
+        either: list[ColumnElement[bool]] = [Order.customer_name.icontains(word, autoescape=True)]
+        digits = "".join(c for c in word if c.isdigit())
+        if digits:
+            either.append(Order.phone.contains(digits, autoescape=True))
+        if number.isdigit() and len(number) <= 18:
+            either.append(Order.id == int(number))
+        conditions.append(or_(*either))
+    return conditions
+
+
 def _clean(value: str | None, field: str, max_length: int) -> str | None:
     if value is None:
         return None
@@ -206,10 +222,15 @@ class OrderService:
             return None if order is None else to_schema(order)
 
     async def list_orders(
-        self, status: OrderStatus | None = None, *, limit: int = 20, offset: int = 0
+        self,
+        status: OrderStatus | None = None,
+        *,
+        query: str | None = None,
+        limit: int = 20,
+        offset: int = 0,
     ) -> schemas.OrderPage:
-        """Orders, newest first."""
-        conditions = [] if status is None else [Order.status == status]
+        """Orders, newest first; `query` finds a number (KR-000123 or 123), a name or a phone."""
+        conditions = _conditions(status, query)
         async with self._session_factory() as session:
             total = await session.scalar(select(func.count(Order.id)).where(*conditions)) or 0
             orders = await session.scalars(
@@ -234,6 +255,19 @@ class OrderService:
                 for o in orders
             ]
         return schemas.OrderPage(items=items, total=total, limit=limit, offset=offset)
+
+    async def export(
+        self, status: OrderStatus | None = None, *, query: str | None = None, limit: int = 10_000
+    ) -> list[schemas.Order]:
+        """Orders with their lines, newest first, as `list_orders` filters them (CSV export)."""
+        async with self._session_factory() as session:
+            orders = await session.scalars(
+                select(Order)
+                .where(*_conditions(status, query))
+                .order_by(Order.id.desc())
+                .limit(limit)
+            )
+            return [to_schema(order) for order in orders]
 
     # Checkout -----------------------------------------------------------------------------------
 
