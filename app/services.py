@@ -34,6 +34,7 @@ from app.rag.embedders import create_embedder
 from app.rag.indexer import reindex
 from app.rag.search import retrieve
 from app.rag.sync import IndexSync
+from app.shop.service import ShopService
 from app.vision.model import ModelVision
 from app.vision.pipeline import CatalogPhotoIndex, PhotoIdentifier, catalog_photo_hasher
 
@@ -65,6 +66,8 @@ class Services:
     handoffs: Handoffs
     agent: TextAgent
     embedder: Embedder
+    shop: ShopService
+    """The shop section (delivery, payment, returns, ...): what the admin panel edits."""
 
 
 class FirstPhotos:
@@ -204,6 +207,7 @@ async def open_services(settings: Settings, *, seed_empty: bool = False) -> Asyn
             k=settings.rag.top_k,
         )
         handoffs = Handoffs(db.session_factory)
+        shop = ShopService(db.session_factory, version)
         conversation = Conversation(
             sessions=SessionCache(backend, settings.cache.session_ttl),
             cards=cards.get,
@@ -237,4 +241,5 @@ async def open_services(settings: Settings, *, seed_empty: bool = False) -> Asyn
             handoffs=handoffs,
             agent=agent,
             embedder=embedder,
+            shop=shop,
         )
