@@ -25,9 +25,9 @@ from app.db.runtime import Database, open_database
 from app.dialog.agent import TextAgent
 from app.dialog.engine import Conversation
 from app.dialog.handoffs import Handoffs
+from app.dialog.offline import OfflineAgent
 from app.llm.client import ModelChain
 from app.llm.commands import open_ledger
-from app.llm.offline import OfflineAgent
 from app.observability.metrics import set_llm_daily_budget
 from app.orders.service import OrderService
 from app.rag.embedders import create_embedder

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
+from app.dialog.offline import AgentReply, OfflineAgent
 from app.dialog.truth import guard_model_text
-from app.llm.offline import AgentReply, OfflineAgent
 from app.rag.context import build_context
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ import pytest
 
 from app.config import LLMSettings
 from app.dialog.agent import TextAgent
-from app.llm.offline import OfflineAgent
+from app.dialog.offline import OfflineAgent
 from app.rag.embedders import HashingEmbedder
 from app.rag.search import retrieve
 from tests.dialog.conftest import Shopper, seen, shop

@@ -10,8 +10,8 @@ import pytest
 
 from app.catalog.importer import import_catalog, load_catalog
 from app.catalog.service import CatalogService, load_card
+from app.dialog.offline import OfflineAgent, detect_intent
 from app.dialog.render import format_uah
-from app.llm.offline import OfflineAgent, detect_intent
 from app.orders.service import OrderService
 from app.rag.embedders import HashingEmbedder
 from app.rag.indexer import reindex
