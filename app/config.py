@@ -281,10 +281,12 @@ class DialogSettings(BaseSettings):
     """From this confidence a photo answer is the product card."""
     low_confidence: float = Field(default=0.5, ge=0, le=1)
     """From this confidence (below high) the customer is asked "is it one of these?"."""
+    text_card_min_score: float = Field(default=0.0325, ge=0)
+    """Retrieval score (fused ranks) from which a text message gets a product card; below: ask."""
     handoff_repost_minutes: int = Field(default=10, ge=1)
     """Minutes after which a hand-off nobody took is posted to the manager chat again."""
     shop_contacts: str | None = Field(default=None, max_length=500)
-    """How customers reach the shop (phone, hours): told on a hand-off with no manager chat."""
+    """Fallback for the shop section's contacts: told on a hand-off with no manager chat."""
 
 
 class AlertRoute(BaseModel):

@@ -19,10 +19,11 @@ from app.cache.session import SessionCache
 from app.cache.vision import VisionCache
 from app.catalog.errors import PhotoNotFoundError
 from app.catalog.importer import count_products, import_catalog, load_catalog
-from app.catalog.service import CatalogService, load_card
+from app.catalog.service import CatalogService, active_briefs, load_card
 from app.catalog.version import CatalogVersion
 from app.db.runtime import Database, open_database
 from app.dialog.agent import TextAgent
+from app.dialog.assortment import Assortment
 from app.dialog.engine import Conversation
 from app.dialog.handoffs import Handoffs
 from app.dialog.offline import OfflineAgent
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from app.cache.backend import CacheBackend
     from app.config import Settings
     from app.rag.embedders import Embedder
+    from app.rag.search import Hit
 
 logger = logging.getLogger(__name__)
 
@@ -173,9 +175,11 @@ async def open_services(settings: Settings, *, seed_empty: bool = False) -> Asyn
             await sync.start()
             stack.push_async_callback(sync.stop)
 
+        async def search(query: str, k: int) -> list[Hit]:
+            return await retrieve(db.session_factory, embedder, query, k=k)
+
         async def top_skus(query: str, k: int) -> list[str]:
-            hits = await retrieve(db.session_factory, embedder, query, k=k)
-            return [hit.sku for hit in hits]
+            return [hit.sku for hit in await search(query, k)]
 
         cards = ProductCache(
             backend,
@@ -199,15 +203,17 @@ async def open_services(settings: Settings, *, seed_empty: bool = False) -> Asyn
         orders = OrderService(
             db.session_factory, reservation_minutes=settings.orders.reservation_minutes
         )
-        agent = TextAgent(
-            chain,
-            OfflineAgent(top_skus, cards.get, k=settings.rag.top_k),
-            top_skus,
+        shop = ShopService(db.session_factory, version)
+        offline = OfflineAgent(
+            search,
             cards.get,
+            assortment=Assortment(partial(active_briefs, db.session_factory), version.current),
+            shop=shop.get,
+            min_score=settings.dialog.text_card_min_score,
             k=settings.rag.top_k,
         )
+        agent = TextAgent(chain, offline, search, cards.get, shop=shop.get, k=settings.rag.top_k)
         handoffs = Handoffs(db.session_factory)
-        shop = ShopService(db.session_factory, version)
         conversation = Conversation(
             sessions=SessionCache(backend, settings.cache.session_ttl),
             cards=cards.get,
@@ -218,6 +224,7 @@ async def open_services(settings: Settings, *, seed_empty: bool = False) -> Asyn
             handoffs=handoffs,
             settings=settings.dialog,
             staffed=settings.manager_chat_id is not None,
+            shop=shop.get,
         )
         logger.info(
             "kramar ready (database: %s, cache: %s, model links: %d, embedder: %s)",
