@@ -60,10 +60,10 @@ def serve(host: str | None, port: int | None) -> None:
 @main.command()
 def chat() -> None:
     """Talk to the shop in this terminal, as a Telegram customer would (no account needed)."""
-    from app.bot.terminal import chat_loop
+    from app.bot.terminal import chat_loop, terminal_settings
     from app.services import open_services
 
-    settings = get_settings()
+    settings = terminal_settings(get_settings())
 
     def read() -> str | None:
         try:

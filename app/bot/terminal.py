@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 
     from aiogram.methods.base import TelegramMethod, TelegramType
 
+    from app.config import Settings
     from app.services import Services
 
 TAG = re.compile(r"<[^>]+>")
@@ -140,6 +141,13 @@ class TerminalSession(BaseSession):
 
 def _read(path: Path) -> bytes:
     return path.expanduser().read_bytes()
+
+
+def terminal_settings(settings: Settings) -> Settings:
+    """`settings` with the terminal as the managers' chat: `kramar chat` prints what managers
+    get, so hand-offs reach a person there as in Telegram (without it the conversation would
+    tell the customer that no manager can answer)."""
+    return settings.model_copy(update={"manager_chat_id": MANAGERS})
 
 
 class TerminalChat:

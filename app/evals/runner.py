@@ -154,6 +154,7 @@ def comparison_embedders(
 
 async def run_eval(settings: Settings, options: Options, out: Callable[[str], None]) -> Outcome:
     """Run the chosen suites for every contender, print the tables, gate, write the report."""
+    from app.bot.terminal import terminal_settings
     from app.services import open_services
 
     dataset = load_dataset(options.dataset, options.suites)
@@ -164,7 +165,7 @@ async def run_eval(settings: Settings, options: Options, out: Callable[[str], No
     async with scratch_database(settings) as scratch:
         for name, shop in contenders(settings, scratch.url):
             await scratch.load(shop, dataset.catalog)
-            async with open_services(shop) as services:
+            async with open_services(terminal_settings(shop)) as services:
                 await _run_suites(name, services, dataset, options, outcome)
     for (suite, contender), results in outcome.results.items():
         for split in SPLITS:

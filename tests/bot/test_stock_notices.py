@@ -23,13 +23,13 @@ async def test_a_reserved_last_piece_is_not_offered_and_lowering_it_tells_the_ma
     olena, petro = Customer(bot_client, telegram, 601), Customer(bot_client, telegram, 602)
     await olena.presses("o:KR-KS-001")
     [colours] = await olena.presses("s:KR-KS-001:S")
-    assert "c:KR-KS-001:S:2" in buttons(colours)  # молочний: the last piece
-    [reserved] = await olena.presses("c:KR-KS-001:S:2")
+    assert "c:KR-KS-001:S:молочний" in buttons(colours)  # молочний: the last piece
+    [reserved] = await olena.presses("c:KR-KS-001:S:молочний")
     assert "Резерв" in said(reserved)
 
     await petro.presses("o:KR-KS-001")
     [colours] = await petro.presses("s:KR-KS-001:S")
-    assert "c:KR-KS-001:S:2" not in buttons(colours)
+    assert "c:KR-KS-001:S:молочний" not in buttons(colours)
 
     answer = await bot_client.put(
         "/api/v1/admin/products/KR-KS-001/stock",

@@ -7,8 +7,10 @@ installed by scripts/install-system-deps.sh.
 
 from __future__ import annotations
 
+import base64
 import functools
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -103,3 +105,65 @@ def pod_specs(objects: list[Manifest]) -> list[tuple[Manifest, dict[str, Any]]]:
         elif obj["kind"] == "Pod":
             pods.append((obj, obj["spec"]))
     return pods
+
+
+# Where a container's variable comes from: ("value", text) for literals and ConfigMap keys,
+# ("secret", name, key), ("field", path) for the downward API.
+Source = tuple[str, ...]
+
+
+def env_sources(container: dict[str, Any], objects: list[Manifest]) -> dict[str, Source]:
+    """Each variable of `container` and where it comes from, as the kubelet builds them: envFrom
+    first, then env, which wins. Keys of a Secret or ConfigMap that is not among `objects` (made
+    outside the chart) are unknown and left out."""
+    found: dict[str, Source] = {}
+    for source in container.get("envFrom", []):
+        if "configMapRef" in source:
+            name = source["configMapRef"]["name"]
+            for config_map in of_kind(objects, "ConfigMap"):
+                if config_map["metadata"]["name"] == name:
+                    found |= {k: ("value", v) for k, v in config_map.get("data", {}).items()}
+        else:
+            name = source["secretRef"]["name"]
+            for secret in of_kind(objects, "Secret"):
+                if secret["metadata"]["name"] == name:
+                    found |= {key: ("secret", name, key) for key in secret.get("data", {})}
+    for env in container.get("env", []):
+        if "value" in env:
+            found[env["name"]] = ("value", env["value"])
+        elif "secretKeyRef" in env["valueFrom"]:
+            ref = env["valueFrom"]["secretKeyRef"]
+            found[env["name"]] = ("secret", ref["name"], ref["key"])
+        else:
+            found[env["name"]] = ("field", env["valueFrom"]["fieldRef"]["fieldPath"])
+    return found
+
+
+def env_values(
+    container: dict[str, Any],
+    objects: list[Manifest],
+    *,
+    pod_name: str = "pod-0",
+    namespace: str = "shop",
+) -> dict[str, str]:
+    """The environment `container` runs with: Secrets among `objects` are read, others stand as
+    "secret:NAME:KEY"; the pod is `pod_name` in `namespace`; $(VAR) references are expanded."""
+    fields = {"metadata.name": pod_name, "metadata.namespace": namespace}
+    secrets = {
+        (secret["metadata"]["name"], key): base64.b64decode(value).decode()
+        for secret in of_kind(objects, "Secret")
+        for key, value in secret.get("data", {}).items()
+    }
+    values: dict[str, str] = {}
+    for name, source in env_sources(container, objects).items():
+        if source[0] == "value":
+            values[name] = re.sub(
+                r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)",
+                lambda ref: values.get(ref[1], ref[0]),
+                source[1],
+            )
+        elif source[0] == "secret":
+            values[name] = secrets.get((source[1], source[2]), f"secret:{source[1]}:{source[2]}")
+        else:
+            values[name] = fields[source[1]]
+    return values

@@ -2,7 +2,8 @@
 `kubectl kustomize` is missing (it is not installable from Debian or PyPI). Where kubectl is
 present, tests/deploy/test_kustomize.py checks that both render the same objects.
 
-Supported, and refused otherwise: `resources` (files and folders), `namespace`, `labels` (pairs,
+Supported, and refused otherwise: `resources` (files and folders), `namespace` (also on the
+ServiceAccount subjects of RoleBindings, as kustomize's default does), `labels` (pairs,
 metadata only), `images` (newName, newTag, digest), `patches` with a `path` (strategic merge:
 maps merged, lists of named items merged by name, other lists replaced), and `secretGenerator` /
 `configMapGenerator` with `literals` under `generatorOptions.disableNameSuffixHash: true`.
@@ -61,9 +62,12 @@ def build(folder: Path) -> list[Manifest]:
             target.clear()
             target.update(merged)
     if "namespace" in spec:
+        accounts = {o["metadata"]["name"] for o in objects if o["kind"] == "ServiceAccount"}
         for obj in objects:
             if obj["kind"] not in CLUSTER_SCOPED:
                 obj["metadata"]["namespace"] = spec["namespace"]
+            if obj["kind"].endswith("RoleBinding"):
+                move_subjects(obj["subjects"], accounts, spec["namespace"])
     for label_set in spec.get("labels", []):
         if label_set.get("includeSelectors") or label_set.get("includeTemplates"):
             raise UnsupportedKustomization(f"{folder}: labels into selectors or templates")
@@ -73,6 +77,15 @@ def build(folder: Path) -> list[Manifest]:
         for obj in objects:
             retag(obj, image)
     return objects
+
+
+def move_subjects(subjects: list[dict[str, str]], accounts: set[str], namespace: str) -> None:
+    """As kustomize's default (setRoleBindingSubjects: defaultOnly): subjects that are
+    ServiceAccounts of this kustomization, in no namespace or in "default", move along."""
+    for subject in subjects:
+        ours = subject["kind"] == "ServiceAccount" and subject["name"] in accounts
+        if ours and subject.get("namespace", "default") == "default":
+            subject["namespace"] = namespace
 
 
 def generated(spec: dict[str, Any], folder: Path) -> list[Manifest]:

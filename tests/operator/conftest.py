@@ -24,13 +24,13 @@ from prometheus_client import REGISTRY
 
 from app.config import get_settings
 from tests.operator.catalogs import NAMESPACE
+from tests.operator.manifests import PEERING_YAML
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 CONFIGMAPS = "v1/configmaps"
 PEERINGS = "kopf.dev/v1/kopfpeerings"
-PEERING_YAML = Path(__file__).resolve().parents[2] / "operator" / "peering.yaml"
 # Requests the tests make carry this, so the operator's own calls can be told apart.
 TEST_AGENT = "kramar-tests"
 
@@ -92,10 +92,11 @@ class Kube:
             if request.resource is not None and request.resource.plural is not None
         ]
 
-    def declare_peering(self) -> str:
-        """The KopfPeering CRD and object of operator/peering.yaml, as the chart installs them;
-        returns the peering's name."""
-        crd, peering = yaml.safe_load_all(PEERING_YAML.read_text())
+    def declare_peering(self, peering: dict[str, Any] | None = None) -> str:
+        """The KopfPeering CRD of operator/peering.yaml and a KopfPeering (that file's, unless
+        given), as the chart installs them; returns the peering's name."""
+        crd, default = yaml.safe_load_all(PEERING_YAML.read_text())
+        peering = peering or default
         names, version = crd["spec"]["names"], crd["spec"]["versions"][0]["name"]
         resource = f"{crd['spec']['group']}/{version}/{names['plural']}"
         assert resource == PEERINGS

@@ -5,23 +5,15 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 import kubernetes_validate
 import yaml
 
 from tests.operator.catalogs import catalog_yaml, product
-from tests.operator.conftest import (
-    PEERING_YAML,
-    PEERINGS,
-    eventually,
-    running_operator,
-    syncs,
-)
+from tests.operator.conftest import PEERINGS, eventually, running_operator, syncs
+from tests.operator.manifests import PEERING_YAML, ROLE, allowed
 from tests.operator.test_e2e import KEY, synced
 
-ROLE = Path(__file__).resolve().parents[2] / "operator" / "rbac.yaml"
 VERBS = {
     "LIST": "list",
     "WATCH": "watch",
@@ -30,16 +22,6 @@ VERBS = {
     "UPDATE": "patch",
     "DELETE": "delete",
 }
-
-
-def allowed(role: dict[str, Any]) -> set[tuple[str, str, str]]:
-    return {
-        (group, resource, verb)
-        for rule in role["rules"]
-        for group in rule["apiGroups"]
-        for resource in rule["resources"]
-        for verb in rule["verbs"]
-    }
 
 
 def test_the_role_and_the_peering_crd_are_valid_kubernetes_objects():

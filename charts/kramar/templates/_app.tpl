@@ -66,6 +66,11 @@ spec:
             {{- include "kramar.env" $ | nindent 12 }}
             - name: KRAMAR_TELEGRAM_WORKERS
               value: {{ .workers | quote }}
+            {{- if $.Values.operator.enabled }}
+            # The operator re-embeds after catalog writes; every replica doing it too is waste.
+            - name: KRAMAR_RAG_SYNC
+              value: operator
+            {{- end }}
           envFrom:
             {{- include "kramar.envFrom" $ | nindent 12 }}
           startupProbe:

@@ -230,21 +230,71 @@ checksum/secret: {{ include (print $.Template.BasePath "/secret.yaml") . | sha25
 
 {{/* The init container that waits until the database is up and migrated. */}}
 {{- define "kramar.waitForSchema" -}}
+{{- include "kramar.waitForSchemaWith" (dict "ctx" . "env" (include "kramar.env" .) "envFrom" (include "kramar.envFrom" .)) }}
+{{- end }}
+
+{{/* The same with the given env and envFrom (YAML lists): (dict "ctx" $ "env" ... "envFrom" ...) */}}
+{{- define "kramar.waitForSchemaWith" -}}
+{{- $ := .ctx -}}
 - name: wait-for-schema
-  image: {{ include "kramar.image" . }}
-  imagePullPolicy: {{ .Values.image.pullPolicy }}
+  image: {{ include "kramar.image" $ }}
+  imagePullPolicy: {{ $.Values.image.pullPolicy }}
   command: ["kramar"]
-  args: ["migrate", "--check", "--wait", {{ .Values.migrations.schemaWaitSeconds | quote }}]
+  args: ["migrate", "--check", "--wait", {{ $.Values.migrations.schemaWaitSeconds | quote }}]
   env:
-    {{- include "kramar.env" . | nindent 4 }}
+    {{- .env | trim | nindent 4 }}
   envFrom:
-    {{- include "kramar.envFrom" . | nindent 4 }}
+    {{- .envFrom | trim | nindent 4 }}
   securityContext:
-    {{- toYaml .Values.securityContext | nindent 4 }}
+    {{- toYaml $.Values.securityContext | nindent 4 }}
   resources:
-    {{- toYaml .Values.migrations.resources | nindent 4 }}
+    {{- toYaml $.Values.migrations.resources | nindent 4 }}
   volumeMounts:
-    {{- include "kramar.volumeMounts" . | nindent 4 }}
+    {{- include "kramar.volumeMounts" $ | nindent 4 }}
+{{- end }}
+
+{{- define "kramar.operator.fullname" -}}
+{{- printf "%s-operator" (include "kramar.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* envFrom of the operator: the app's settings ConfigMap (the same embedder, limits, log format). */}}
+{{- define "kramar.operator.envFrom" -}}
+- configMapRef:
+    name: {{ include "kramar.fullname" . }}
+{{- end }}
+
+{{/*
+env of the operator's containers: only the secrets it uses, each from where the app gets it: the
+database URL and the embedding endpoint's key. The bot token, the model keys and the admin token
+stay out of the one pod that holds a Kubernetes token.
+*/}}
+{{- define "kramar.operator.secretEnv" -}}
+{{- $db := include "kramar.databaseEnv" . | trim }}
+{{- if $db }}
+{{- $db }}
+{{- else }}
+{{- /* externalDatabase.url: kept in the chart's Secret. */}}
+- name: KRAMAR_DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "kramar.fullname" . }}
+      key: KRAMAR_DATABASE_URL
+{{- end }}
+{{- if .Values.secrets.existingSecret }}
+- name: KRAMAR_RAG_OPENAI_API_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.secrets.existingSecret }}
+      key: KRAMAR_RAG_OPENAI_API_KEY
+      # Only an embedder=openai installation has it.
+      optional: true
+{{- else if .Values.secrets.ragOpenaiApiKey }}
+- name: KRAMAR_RAG_OPENAI_API_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "kramar.fullname" . }}
+      key: KRAMAR_RAG_OPENAI_API_KEY
+{{- end }}
 {{- end }}
 
 {{/*
