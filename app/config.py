@@ -221,6 +221,12 @@ class TelegramSettings(BaseSettings):
     """Days a processed update (names, phones, file ids) stays in the inbox before deletion."""
     dead_retention_days: int = Field(default=90, ge=1)
     """Days a dead or rejected update is kept for a person to read before deletion."""
+    typing_interval_seconds: float = Field(default=4.0, gt=0, le=5)
+    """Seconds between typing indicators while a customer's turn runs (Telegram shows one 5 s)."""
+    holding_seconds: float = Field(default=4.0, ge=0)
+    """Seconds a turn may take before the customer is told to wait a moment; 0: never."""
+    burst_max: int = Field(default=10, ge=1, le=100)
+    """Text messages of one chat waiting in the inbox that are answered as one turn, at most."""
 
     @field_validator("webhook_secret")
     @classmethod
