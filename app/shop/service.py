@@ -1,23 +1,30 @@
 """Reading and writing the shop section: the one service every part goes through.
 
 `ShopService.get()` is what the bot, the offline agent, the model's context and the price guard
-read; `ShopService.update()` is how the admin panel (and anything else but the catalog import,
-which writes it in its own transaction with `write_section`) changes it. The section is kept in
+read; `ShopService.edit()` (a form's document, validated) and `update()` (a `Shop`) are how the
+admin panel (and anything else but the catalog import, which writes it in its own transaction
+with `write_section`) changes it, and `edited()` says who did last and when. The section is kept in
 memory per process until the catalog version moves (writes bump it through a trigger), so a
 turn costs no query for it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import select
+from pydantic import ValidationError
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
+from app.shop.errors import InvalidShopSectionError
 from app.shop.models import ShopSection
 from app.shop.schemas import Shop
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import datetime
+
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 
@@ -45,10 +52,38 @@ async def write_section(session: AsyncSession, shop: Shop, by: str) -> bool:
     document = to_document(shop)
     statement = insert(ShopSection).values(id=1, document=document, updated_by=by)
     statement = statement.on_conflict_do_update(
-        index_elements=[ShopSection.id], set_={"document": document, "updated_by": by}
+        index_elements=[ShopSection.id],
+        set_={"document": document, "updated_by": by, "updated_at": func.now()},
     )
     await session.execute(statement)
     return True
+
+
+@dataclass(frozen=True)
+class Edited:
+    """Who wrote the stored section last, and when."""
+
+    by: str
+    """import, operator, admin:<user>."""
+    at: datetime
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    """("delivery", "options", 0, "price") → "delivery.options[0].price"."""
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f"{'.' if path else ''}{part}"
+    return path or "shop"
+
+
+def validated(document: Mapping[str, Any]) -> Shop:
+    """`document` (the section as a form or JSON gives it) as a `Shop`; raises
+    `InvalidShopSectionError` naming every field that is wrong."""
+    try:
+        return Shop.model_validate(dict(document))
+    except ValidationError as error:
+        problems = [f"{_path(e['loc'])}: {e['msg']}" for e in error.errors(include_url=False)]
+        raise InvalidShopSectionError(problems) from error
 
 
 class ShopService:
@@ -71,6 +106,18 @@ class ShopService:
         if current is not None:
             self._cached = (current, shop)
         return shop
+
+    async def edited(self) -> Edited | None:
+        """Who wrote the section last and when (None: there is none)."""
+        query = select(ShopSection.updated_by, ShopSection.updated_at).where(ShopSection.id == 1)
+        async with self._session_factory() as session:
+            row = (await session.execute(query)).one_or_none()
+        return None if row is None else Edited(row.updated_by, row.updated_at)
+
+    async def edit(self, document: Mapping[str, Any], *, by: str) -> Shop:
+        """Validate `document` and store it (the admin panel's save); raises
+        `InvalidShopSectionError` and stores nothing when a field is wrong."""
+        return await self.update(validated(document), by=by)
 
     async def update(self, shop: Shop, *, by: str) -> Shop:
         """Replace the section with `shop` (validated already by its type); `by` says who

@@ -16,6 +16,7 @@ from app.catalog.errors import CatalogFileError
 from app.catalog.exporter import export_catalog
 from app.catalog.importer import import_catalog, load_catalog
 from app.catalog.version import CatalogVersion
+from app.shop.errors import InvalidShopSectionError
 from app.shop.service import ShopService
 from tests.fixtures_demo import DEMO
 
@@ -160,3 +161,33 @@ async def test_an_update_through_the_service_is_seen_by_every_reader(db, session
         assert await reader.get() == cheaper
     finally:
         await version.stop()
+
+
+async def test_the_admin_edits_the_section_through_the_service_and_bad_fields_are_named(
+    session_factory,
+):
+    """The admin panel's save: a form's document, validated; a wrong field stores nothing."""
+    service = ShopService(session_factory)
+    shop = load(DEMO).shop
+    assert shop is not None
+    await service.update(shop, by="import")
+    document = shop.model_dump(mode="json")
+    document["delivery"]["options"][0]["price"] = "-5"
+    document["returns"]["days"] = 7  # less than the law gives
+
+    with pytest.raises(InvalidShopSectionError) as refused:
+        await service.edit(document, by="admin:olena")
+
+    assert any(p.startswith("delivery.options[0].price: ") for p in refused.value.problems)
+    assert any(p.startswith("returns.days: ") for p in refused.value.problems)
+    assert await service.get() == shop
+    before = await service.edited()
+    assert before is not None and before.by == "import"
+
+    document = shop.model_dump(mode="json")
+    document["delivery"]["options"][0]["price"] = "65.00"
+    saved = await service.edit(document, by="admin:olena")
+
+    assert saved.delivery.options[0].price == Decimal("65.00") and await service.get() == saved
+    after = await service.edited()
+    assert after is not None and after.by == "admin:olena" and after.at > before.at
