@@ -278,6 +278,7 @@ class Conversation:
                 rows = [
                     [(f"{c.name} — {format_uah(c.price)}", callbacks.show(c.sku))] for c in cards
                 ]
+                rows.append([("👩‍💼 Менеджер", callbacks.MANAGER)])  # none of these: a person
                 return [Reply(reply.text, buttons=buttons(*rows))]
         card = await self._cards(reply.skus[0]) if reply.skus else None
         if card is None or not card.active or reply.topics:
@@ -293,6 +294,9 @@ class Conversation:
             # The model's words go before the card; the offline agent's price line is on it.
             if model and reply.text:
                 return [Reply(reply.text), await self._card(card)]
+            if reply.text and (reply.size or reply.colour):  # the variant named: its stock too
+                stock = Reply(reply.text, buttons=self._stock_buttons(card, reply))
+                return [await self._card(card), stock]
             return [await self._card(card)]
         return [Reply(reply.text)]
 
@@ -363,11 +367,18 @@ class Conversation:
         cards = [c for c in [await self._cards(s) for s in candidates[:3]] if c and c.active]
         if cards and best.confidence >= self._settings.low_confidence:
             other = ("Ні, інше — покликати менеджера", callbacks.MANAGER)
-            if len(cards) == 1:  # one candidate: a yes/no question under its photo
+            if len(cards) == 1:  # one candidate: its card, asked about, not a list of one
                 [one] = cards
-                yes_no = buttons([("Так, це він", callbacks.show(one.sku))], [other])
-                question = f"Це {one.name} — {format_uah(one.price)}?"
-                return [Reply(question, photo=await self._photo(one.sku), buttons=yes_no)]
+                chat.session.selected_skus = [one.sku]
+                rows = [[("🛒 Так, замовити", callbacks.choose_size(one.sku))]]
+                if not sizes_in_stock(one):
+                    rows = [[("Так, це він", callbacks.show(one.sku))]]
+                body = (
+                    f"Схоже, це {one.name}. Так?\nЦіна: {format_uah(one.price)}\n"
+                    f"{stock_line(one)}"
+                )
+                photo = await self._photo(one.sku)
+                return [Reply(body, photo=photo, buttons=buttons(*rows, [other]))]
             photos = tuple(p for p in [await self._photo(c.sku) for c in cards] if p)
             rows = [[(f"{c.name} — {format_uah(c.price)}", callbacks.show(c.sku))] for c in cards]
             rows.append([other])

@@ -18,9 +18,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
 from app.dialog import shop_texts
+from app.dialog.assortment import KINDS
 from app.dialog.intents import SHOP_TOPICS, Intent, Reading, classify
 from app.dialog.render import format_uah, sizes_in_stock, stock_answer, stock_line
 from app.dialog.variants import colours_in, size_mentions, sizes_in
+from app.dialog.words import has_stem, words
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from app.rag.search import Hit
     from app.shop.schemas import Shop
 
+_KIND_STEMS = tuple(stem for stems in KINDS.values() for stem in stems)
 MAX_OPTIONS = 6
 """Products listed at most when the reply offers a choice (a kind, "is it one of these?")."""
 DEFAULT_MIN_SCORE = 0.0325
@@ -81,6 +84,8 @@ class Found:
     """Named by this message (not the product already in the conversation)."""
     ambiguous: list[Product] = field(default_factory=list)
     """Several products in play and the message does not say which."""
+    ranked: tuple[str, ...] = ()
+    """Retrieval's SKUs for the message, best first, however unsure."""
 
 
 class OfflineAgent:
@@ -148,7 +153,7 @@ class OfflineAgent:
         if found.card is not None:
             return self._about(found, reading, text)
         if reading.intent == "catalog" or (kinds is not None and kinds.sold):
-            return await self._list(text, kinds.sold if kinds else [], reading)
+            return await self._list(text, kinds.sold if kinds else [], reading, found.ranked)
         return await self._without_product(text, reading)
 
     # Finding the product ---------------------------------------------------------------------
@@ -156,12 +161,13 @@ class OfflineAgent:
     async def _find(self, text: str, reading: Reading, focus: Sequence[str]) -> Found:
         in_play = [c for c in [await self._card(s) for s in focus] if c is not None]
         hits = await self._search(text, self._k)
+        ranked = tuple(hit.sku for hit in hits)
         if hits and hits[0].score >= self.min_score:
             named = await self._card(hits[0].sku)
             if named is not None:
-                return Found(named, named.sku not in focus[:1])
+                return Found(named, named.sku not in focus[:1], ranked=ranked)
         if not in_play:
-            return Found(None, False)
+            return Found(None, False, ranked=ranked)
         variants = size_mentions(text) or any(colours_in(text, c.colours) for c in in_play)
         follows = (
             variants
@@ -169,7 +175,7 @@ class OfflineAgent:
             or _REFERS.search(text) is not None
         )
         if not follows:
-            return Found(None, False)
+            return Found(None, False, ranked=ranked)
         if len(in_play) == 1:
             return Found(in_play[0], False)
         fitting = [
@@ -201,6 +207,10 @@ class OfflineAgent:
             return reply("price", summary, card_shown=found.new)
         if reading.intent == "stock" or size or colour or (unknown and not size):
             answer = stock_answer(card, size, colour, missing_size=None if size else unknown)
+            if found.new and reading.intent != "stock":
+                # A description with a variant ("рожевий костюм з блискавкою", "ритм чорний
+                # M"): the card, and under it the answer for that variant.
+                return reply("product", answer, card_shown=True)
             if found.new:
                 answer = f"{answer}\nЦіна: {format_uah(card.price)}."
             return reply("stock", answer)
@@ -228,19 +238,26 @@ class OfflineAgent:
             reply += f" У нас є: {', '.join(categories)}."
         return AgentReply("out_of_catalog", reply)
 
-    async def _list(self, text: str, kinds: list[str], reading: Reading) -> AgentReply:
-        """Products of the kinds named (or the categories): a choice, not a claim."""
+    async def _list(
+        self, text: str, kinds: list[str], reading: Reading, ranked: Sequence[str] = ()
+    ) -> AgentReply:
+        """Products of the kinds named (or the categories): a choice, not a claim. Those
+        retrieval ranks for the message come first, so a described product tops the list."""
         assert self._assortment is not None
         briefs = [b for kind in kinds for b in await self._assortment.of_kind(kind)]
+        order = {sku: i for i, sku in enumerate(ranked)}
+        briefs.sort(key=lambda b: order.get(b.sku, len(order)))
         budget = _budget(text)
         cards = [c for c in [await self._card(b.sku) for b in briefs] if c is not None]
         wanted = [
             c for c in cards
             if sizes_in_stock(c) and (budget is None or c.price <= budget)
         ][:MAX_OPTIONS]  # fmt: skip
-        intent: Intent = (
-            "catalog" if reading.intent in ("catalog", "other", "stock") else reading.intent
-        )
+        # "які у вас сукні?" asks what is sold; "bomber pilot" looks for one product of a kind.
+        described = bool(ranked) and ranked[0] in {b.sku for b in briefs} and describes(text)
+        intent: Intent = reading.intent
+        if reading.intent == "other":
+            intent = "product" if described and not reading.cues.get("catalog") else "catalog"
         if wanted:
             lines = "\n".join(f"• {c.name} — {format_uah(c.price)}" for c in wanted)
             return AgentReply(
@@ -314,6 +331,27 @@ class OfflineAgent:
                 continue
             found.append(card)
         return found[:3]
+
+
+# Words that say nothing of which product: "а сукні у вас?" names only a kind.
+_FILLER = frozenset(
+    [
+        "а", "й", "і", "та", "ще", "які", "яка", "що", "шо", "вас", "мені", "хочу", "покажіть",
+        "покажи", "ну", "ось", "тут", "какие", "какая", "что", "есть", "мне", "покажите", "вот",
+        "do", "you", "have", "any", "show", "me", "the", "some", "please", "будь", "ласка",
+        "пожалуйста", "ваші", "ваши", "your",
+    ]
+)  # fmt: skip
+
+
+def describes(text: str) -> bool:
+    """Does `text` say more than a kind of garment ("сукні", "а худі є?")?"""
+    rest = [
+        w
+        for w in words(text)
+        if w not in _FILLER and len(w) >= 3 and not any(has_stem([w], s) for s in _KIND_STEMS)
+    ]
+    return bool(rest)
 
 
 def _budget(text: str) -> Decimal | None:
