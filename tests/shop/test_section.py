@@ -11,11 +11,14 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from app.catalog.errors import CatalogFileError
 from app.catalog.exporter import export_catalog
 from app.catalog.importer import import_catalog, load_catalog
 from app.catalog.version import CatalogVersion
+from app.dialog.truth import allowed_prices, strip_untrue_prices
 from app.shop.errors import InvalidShopSectionError
 from app.shop.service import ShopService
 from tests.fixtures_demo import DEMO
@@ -191,3 +194,24 @@ async def test_the_admin_edits_the_section_through_the_service_and_bad_fields_ar
     assert saved.delivery.options[0].price == Decimal("65.00") and await service.get() == saved
     after = await service.edited()
     assert after is not None and after.by == "admin:olena" and after.at > before.at
+
+
+DEMO_SHOP = load(DEMO).shop
+
+
+@settings(max_examples=200, deadline=None)
+@example(amount=80, words="грн")  # the Nova Poshta branch
+@example(amount=2000, words="гривень")  # free delivery from
+@example(amount=20, words="грн")  # the cash-on-delivery fee
+@example(amount=81, words="грн")
+@given(amount=st.integers(min_value=1, max_value=5000), words=st.sampled_from(["грн", "гривень"]))
+def test_a_delivery_price_a_model_names_is_kept_only_when_the_section_states_it(amount, words):
+    """The price guard with the shop section: "Доставка — 80 грн." survives only because 80 is
+    the section's Nova Poshta price; any other amount is a sentence the customer never sees."""
+    assert DEMO_SHOP is not None
+    allowed = allowed_prices([], shop=DEMO_SHOP.amounts())
+    text = f"Доставка Новою поштою — {amount} {words}. Пишіть, якщо будуть питання."
+    kept, dropped = strip_untrue_prices(text, allowed)
+    stated = Decimal(amount) in DEMO_SHOP.amounts()
+    assert (f"{amount} {words}" in kept) is stated
+    assert dropped == (0 if stated else 1) and "Пишіть" in kept
