@@ -374,8 +374,7 @@ class Conversation:
                 if not sizes_in_stock(one):
                     rows = [[("Так, це він", callbacks.show(one.sku))]]
                 body = (
-                    f"Схоже, це {one.name}. Так?\nЦіна: {format_uah(one.price)}\n"
-                    f"{stock_line(one)}"
+                    f"Схоже, це {one.name}. Так?\nЦіна: {format_uah(one.price)}\n{stock_line(one)}"
                 )
                 photo = await self._photo(one.sku)
                 return [Reply(body, photo=photo, buttons=buttons(*rows, [other]))]

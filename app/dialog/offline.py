@@ -150,6 +150,10 @@ class OfflineAgent:
                 f"Про який товар ідеться: {names}? Оберіть, будь ласка.",
                 options=[c.sku for c in found.ambiguous],
             )
+        asks_kind = reading.intent == "catalog" and kinds is not None and kinds.sold
+        if asks_kind and not describes(text):  # "які у вас є джинси?": all of them, not one
+            assert kinds is not None
+            return await self._list(text, kinds.sold, reading, found.ranked)
         if found.card is not None:
             return self._about(found, reading, text)
         if reading.intent == "catalog" or (kinds is not None and kinds.sold):
@@ -178,9 +182,16 @@ class OfflineAgent:
             return Found(None, False, ranked=ranked)
         if len(in_play) == 1:
             return Found(in_play[0], False)
-        fitting = [
-            c for c in in_play if sizes_in(text, c.sizes) or colours_in(text, c.colours)
-        ] or in_play
+        sized = bool(size_mentions(text))
+        coloured = any(colours_in(text, c.colours) for c in in_play)
+
+        def fits(card: Product) -> bool:
+            """Made in every size and colour the message names."""
+            return (not sized or bool(sizes_in(text, card.sizes))) and (
+                not coloured or bool(colours_in(text, card.colours))
+            )
+
+        fitting = [c for c in in_play if fits(c)] or in_play
         if len(fitting) == 1:
             return Found(fitting[0], False)
         return Found(None, False, ambiguous=fitting)

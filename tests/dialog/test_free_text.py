@@ -216,3 +216,13 @@ async def test_one_photo_candidate_is_its_card_asked_about_not_a_list_of_one(tal
     assert "[фото] Схоже, це Костюм «Мрія». Так?" in said and "Ціна: 2 450 грн" in said
     assert "1) 🛒 Так, замовити" in said and "2) Ні, інше — покликати менеджера" in said
     assert "Оберіть розмір" in await olena.says("1")
+
+
+async def test_with_two_products_in_play_a_stock_question_asks_which(talk):
+    olena = talk()
+    listed = await olena.says("які у вас є джинси?")
+    assert "Джинси «Мом»" in listed and "Джинси «Вайд»" in listed and no_card(listed)
+    said = await olena.says("а 27 синій є?")  # both are made in 27 and blue
+    assert "Про який товар ідеться" in said and "Мом" in said and "Вайд" in said
+    said = await olena.says("а чорні 30?")  # only «Вайд» is made in black
+    assert "Джинси «Вайд», чорний, 30 — є." in said
