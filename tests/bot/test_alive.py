@@ -66,8 +66,8 @@ async def test_a_slow_answer_shows_typing_at_once_and_one_holding_message(
 async def test_messages_sent_while_a_turn_runs_get_one_answer_and_one_model_call(
     database_url, db, telegram, demo_catalog
 ):
-    """"ало?" and a question sent while the bot thought were two more turns: three model calls
-    and three answers for one burst of three messages."""
+    """Every message was its own turn: "ало?" and a question sent while the bot thought cost
+    three model calls and three answers for one burst of three messages."""
     openai = OpenAIServer()
     openai.start()
     try:
