@@ -12,9 +12,6 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from app.alerts.api import AlertmanagerController
-from app.bot.api import receive_update
-from app.bot.runtime import run_bot
 from app.catalog.api import AdminCatalogController, AdminProductController, ProductController
 from app.config import Settings, get_settings
 from app.errors import EXCEPTION_HANDLERS
@@ -30,10 +27,26 @@ if TYPE_CHECKING:
 
     from litestar.types import ControllerRouterHandler
 
+    from app.bot.runtime import TelegramBot
+    from app.services import Services
+
 logger = logging.getLogger(__name__)
 
 # Catalog uploads are the largest bodies; everything else is small JSON.
 MAX_BODY_BYTES = 64 * 1024 * 1024
+
+
+@asynccontextmanager
+async def telegram_bot(services: Services) -> AsyncIterator[TelegramBot | None]:
+    """The bot while the app runs; None without a bot token, and then aiogram is never imported."""
+    if services.settings.telegram.bot_token is None:
+        logger.info("KRAMAR_TELEGRAM_BOT_TOKEN unset: no Telegram (try `kramar chat`)")
+        yield None
+        return
+    from app.bot.runtime import run_bot
+
+    async with run_bot(services) as telegram:
+        yield telegram
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -44,7 +57,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         shutdown_tracing = configure_tracing(settings)
         try:
-            async with open_services(settings) as services, run_bot(services) as telegram:
+            async with open_services(settings) as services, telegram_bot(services) as telegram:
                 app.state.update(
                     db=services.db,
                     catalog_version=services.catalog_version,
@@ -64,13 +77,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
         handlers += [AdminProductController, AdminCatalogController, AdminOrderController]
     else:
         logger.info("KRAMAR_ADMIN_TOKEN unset: admin API disabled")
+    # The Telegram parts load aiogram (seconds of start-up): imported only when configured.
     if settings.alerts.token is not None:
+        from app.alerts.api import AlertmanagerController
+
         handlers.append(AlertmanagerController)
     else:
         logger.info("KRAMAR_ALERTS_TOKEN unset: /alerts/alertmanager disabled")
     state = State({"settings": settings})
     if settings.telegram.bot_token is not None and settings.public_url:
         assert settings.telegram.webhook_secret is not None  # Settings refuses it otherwise
+        from app.bot.api import receive_update
+
         handlers.append(receive_update)
         state["webhook_secret"] = settings.telegram.webhook_secret.get_secret_value()
 

@@ -58,3 +58,32 @@ async def test_the_app_refuses_to_start_on_a_schema_that_is_behind(postgres):
         async with AsyncTestClient(create_app(app_settings(url))):
             pass
     assert raised.group_contains(SchemaBehindError, match="kramar migrate", depth=None)
+
+
+def _modules_after_start(env: dict[str, str]) -> set[str]:
+    """Top-level packages a fresh process has loaded once the app is built with `env`."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys; from app.server import create_app; create_app(); "
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("KRAMAR_")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env={**clean, **env}, capture_output=True, check=True
+    )
+    return set(json.loads(done.stdout))
+
+
+def test_without_a_bot_token_the_app_never_imports_aiogram():
+    # aiogram's types take seconds to import: `make run` with no bot must not pay for them.
+    assert "aiogram" not in _modules_after_start({})
+    with_bot = {
+        "KRAMAR_TELEGRAM_BOT_TOKEN": "123:abc",
+        "KRAMAR_TELEGRAM_WEBHOOK_SECRET": "s" * 32,
+        "KRAMAR_PUBLIC_URL": "https://shop.example",
+    }
+    assert "aiogram" in _modules_after_start(with_bot)

@@ -285,14 +285,12 @@ def flood_redis(services: Services) -> Redis | None:
 
 
 @asynccontextmanager
-async def run_bot(services: Services) -> AsyncIterator[TelegramBot | None]:
-    """The bot while the app runs; None without a bot token."""
+async def run_bot(services: Services) -> AsyncIterator[TelegramBot]:
+    """The bot while the app runs (`app.server.telegram_bot` calls it only with a bot token)."""
     settings = services.settings
     token = settings.telegram.bot_token
     if token is None:
-        logger.info("KRAMAR_TELEGRAM_BOT_TOKEN unset: no Telegram (try `kramar chat`)")
-        yield None
-        return
+        raise ValueError("run_bot needs KRAMAR_TELEGRAM_BOT_TOKEN")
     tg = settings.telegram
     bot = Bot(token.get_secret_value(), session=AiohttpSession(api=api_server(tg.api_url)))
     redis = flood_redis(services)
