@@ -75,7 +75,11 @@ def chat() -> None:
     async def go() -> None:
         # A first run on an empty database gets the demo shop, so there is something to buy.
         async with open_services(settings, seed_empty=True) as services:
-            click.echo("Пишіть повідомлення; /photo ШЛЯХ — фото; число — кнопка; /quit — вихід.")
+            click.echo(
+                "Пишіть повідомлення; /photo ШЛЯХ — фото; число — кнопка; /contact НОМЕР ІМ'Я; "
+                "/manager ТЕКСТ — відповісти як менеджер; /bot — повернути розмову боту; "
+                "/quit — вихід."
+            )
             await chat_loop(services, sys.stdout, read)
 
     run(go())

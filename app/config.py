@@ -228,6 +228,12 @@ class TelegramSettings(BaseSettings):
     """Days a processed update (names, phones, file ids) stays in the inbox before deletion."""
     dead_retention_days: int = Field(default=90, ge=1)
     """Days a dead or rejected update is kept for a person to read before deletion."""
+    typing_interval_seconds: float = Field(default=4.0, gt=0, le=5)
+    """Seconds between typing indicators while a customer's turn runs (Telegram shows one 5 s)."""
+    holding_seconds: float = Field(default=4.0, ge=0)
+    """Seconds a turn may take before the customer is told to wait a moment; 0: never."""
+    burst_max: int = Field(default=10, ge=1, le=100)
+    """Text messages of one chat waiting in the inbox that are answered as one turn, at most."""
 
     @field_validator("webhook_secret")
     @classmethod
@@ -288,10 +294,12 @@ class DialogSettings(BaseSettings):
     """From this confidence a photo answer is the product card."""
     low_confidence: float = Field(default=0.5, ge=0, le=1)
     """From this confidence (below high) the customer is asked "is it one of these?"."""
+    text_card_min_score: float = Field(default=0.0325, ge=0)
+    """Retrieval score (fused ranks) from which a text message gets a product card; below: ask."""
     handoff_repost_minutes: int = Field(default=10, ge=1)
     """Minutes after which a hand-off nobody took is posted to the manager chat again."""
     shop_contacts: str | None = Field(default=None, max_length=500)
-    """How customers reach the shop (phone, hours): told on a hand-off with no manager chat."""
+    """Fallback for the shop section's contacts: told on a hand-off with no manager chat."""
 
 
 class AdminSettings(BaseSettings):

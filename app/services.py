@@ -21,21 +21,23 @@ from app.cache.session import SessionCache
 from app.cache.vision import VisionCache
 from app.catalog.errors import PhotoNotFoundError
 from app.catalog.importer import count_products, import_catalog, load_catalog
-from app.catalog.service import CatalogService, load_card
+from app.catalog.service import CatalogService, active_briefs, load_card
 from app.catalog.version import CatalogVersion
 from app.db.runtime import Database, open_database
 from app.dialog.agent import TextAgent
+from app.dialog.assortment import Assortment
 from app.dialog.engine import Conversation
 from app.dialog.handoffs import Handoffs
+from app.dialog.offline import OfflineAgent
 from app.llm.client import ModelChain
 from app.llm.commands import open_ledger
-from app.llm.offline import OfflineAgent
 from app.observability.metrics import set_llm_daily_budget
 from app.orders.service import OrderService
 from app.rag.embedders import create_embedder
 from app.rag.indexer import reindex
 from app.rag.search import retrieve
 from app.rag.sync import IndexSync
+from app.shop.service import ShopService
 from app.vision.backfill import FeatureBackfill
 from app.vision.model import ModelVision
 from app.vision.pipeline import CatalogPhotoIndex, PhotoIdentifier, catalog_photo_hasher
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
     from app.config import Settings
     from app.llm.costs import CostLedger
     from app.rag.embedders import Embedder
+    from app.rag.search import Hit
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +74,8 @@ class Services:
     embedder: Embedder
     ledger: CostLedger
     counts: DailyCounts
+    shop: ShopService
+    """The shop section (delivery, payment, returns, ...): what the admin panel edits."""
 
 
 class FirstPhotos:
@@ -176,9 +181,11 @@ async def open_services(settings: Settings, *, seed_empty: bool = False) -> Asyn
             await sync.start()
             stack.push_async_callback(sync.stop)
 
+        async def search(query: str, k: int) -> list[Hit]:
+            return await retrieve(db.session_factory, embedder, query, k=k)
+
         async def top_skus(query: str, k: int) -> list[str]:
-            hits = await retrieve(db.session_factory, embedder, query, k=k)
-            return [hit.sku for hit in hits]
+            return [hit.sku for hit in await search(query, k)]
 
         cards = ProductCache(
             backend,
@@ -217,13 +224,16 @@ async def open_services(settings: Settings, *, seed_empty: bool = False) -> Asyn
         orders = OrderService(
             db.session_factory, reservation_minutes=settings.orders.reservation_minutes
         )
-        agent = TextAgent(
-            chain,
-            OfflineAgent(top_skus, cards.get, k=settings.rag.top_k),
-            top_skus,
+        shop = ShopService(db.session_factory, version)
+        offline = OfflineAgent(
+            search,
             cards.get,
+            assortment=Assortment(partial(active_briefs, db.session_factory), version.current),
+            shop=shop.get,
+            min_score=settings.dialog.text_card_min_score,
             k=settings.rag.top_k,
         )
+        agent = TextAgent(chain, offline, search, cards.get, shop=shop.get, k=settings.rag.top_k)
         handoffs = Handoffs(db.session_factory)
         conversation = Conversation(
             sessions=SessionCache(backend, settings.cache.session_ttl),
@@ -235,6 +245,7 @@ async def open_services(settings: Settings, *, seed_empty: bool = False) -> Asyn
             handoffs=handoffs,
             settings=settings.dialog,
             staffed=settings.manager_chat_id is not None,
+            shop=shop.get,
         )
         logger.info(
             "kramar ready (database: %s, cache: %s, model links: %d, embedder: %s)",
@@ -260,4 +271,5 @@ async def open_services(settings: Settings, *, seed_empty: bool = False) -> Asyn
             embedder=embedder,
             ledger=ledger,
             counts=counts,
+            shop=shop,
         )

@@ -56,6 +56,11 @@ def _stand_in(conn: Connection) -> None:
                 conn.send(len(sent))
             elif command == "chats":
                 conn.send(len({s.chat_id for s in sent}))
+            elif command == "actions":  # (chat, monotonic time) of every sendChatAction
+                calls = server.calls_to("sendChatAction")
+                conn.send([(int(c.params["chat_id"]), c.at) for c in calls])
+            elif command == "texts":  # (chat, text) of every message sent
+                conn.send([(s.chat_id, s.text or "") for s in sent])
 
 
 class StandIn:
@@ -74,6 +79,16 @@ class StandIn:
         """Distinct chats the bot has sent something to."""
         self._conn.send("chats")
         return int(self._conn.recv())
+
+    def actions(self) -> list[tuple[int, float]]:
+        """(chat, `time.monotonic()`) of every chat action, in order (one clock machine-wide)."""
+        self._conn.send("actions")
+        return list(self._conn.recv())
+
+    def texts(self) -> list[tuple[int, str]]:
+        """(chat, text) of every message sent, in order."""
+        self._conn.send("texts")
+        return list(self._conn.recv())
 
     def wait(self, count: int, timeout: float) -> bool:
         """Poll until `count` messages were sent; False when `timeout` seconds pass first."""

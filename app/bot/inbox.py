@@ -10,6 +10,8 @@ redelivery into a no-op. Workers then take updates under a lease:
 - crash-safe: a lease that runs out (the process died) makes the update available again;
 - poison-safe: after `max_attempts` the update is set aside as `dead` and kept for a person;
   a failure that can never succeed (`permanent=True`) is set aside at once;
+- bursts folded: text messages a customer sent while the previous turn ran are claimed with
+  the first of them (up to `burst_max`), so "ало?" and a question get one answer;
 - fenced: each claim carries a fresh lease token, and finishing, failing, renewing or releasing
   acts only on rows still held under that token, so a worker whose lease ran out cannot touch
   an update another worker has taken since. A running turn renews its lease (`renew`).
@@ -32,9 +34,9 @@ from app.bot.updates import RejectedUpdateError, shown_body
 from app.db.listen import listen_forever, raw_dsn
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
-    from sqlalchemy.ext.asyncio import AsyncEngine
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +120,8 @@ def media_group(update: dict[str, Any]) -> str | None:
 
 @dataclass(frozen=True)
 class Claimed:
-    """One unit of work: an update, or every part of one album (first part first)."""
+    """One unit of work: an update, every part of one album (first part first), or a burst of
+    text messages of one chat (first first), answered as one turn."""
 
     update_ids: list[int]
     chat_key: int
@@ -161,6 +164,36 @@ _CLAIM = text(
     SET locked_until = now() + CAST(:lease AS interval), locked_by = :worker,
         lease_token = CAST(:token AS uuid), attempts = t.attempts + 1
     WHERE t.update_id IN (SELECT update_id FROM heads UNION SELECT update_id FROM parts)
+    RETURNING t.update_id, t.chat_key, t.kind, t.media_group_id, t.payload, t.attempts,
+              extract(epoch FROM t.received_at) AS received, t.trace_context
+    """
+)
+
+# A burst: the text messages that follow a claimed text message of a private chat, up to the
+# first update that is anything else (or not available yet), taken under the same lease and
+# answered as one turn. `bool_and` over the window keeps only the unbroken run from the head.
+_FOLLOWERS = text(
+    """
+    WITH next AS (
+        SELECT f.update_id, f.kind, f.media_group_id, f.available_at, f.locked_until, f.payload
+        FROM telegram_inbox f
+        WHERE f.chat_key = :chat AND f.status = 'pending' AND f.update_id > :head
+        ORDER BY f.update_id
+        LIMIT :limit
+        FOR UPDATE SKIP LOCKED
+    ),
+    run AS (
+        SELECT update_id, bool_and(
+            kind = 'message' AND media_group_id IS NULL AND available_at <= now()
+            AND (locked_until IS NULL OR locked_until < now())
+            AND jsonb_typeof(payload -> 'message' -> 'text') = 'string'
+        ) OVER (ORDER BY update_id) AS unbroken
+        FROM next
+    )
+    UPDATE telegram_inbox t
+    SET locked_until = now() + CAST(:lease AS interval), locked_by = :worker,
+        lease_token = CAST(:token AS uuid), attempts = t.attempts + 1
+    WHERE t.update_id IN (SELECT update_id FROM run WHERE unbroken)
     RETURNING t.update_id, t.chat_key, t.kind, t.media_group_id, t.payload, t.attempts,
               extract(epoch FROM t.received_at) AS received, t.trace_context
     """
@@ -243,7 +276,10 @@ class Inbox:
         max_attempts: int = 5,
         album_wait_seconds: float = 1.0,
         retry_backoff_seconds: float = 2.0,
+        burst_max: int = 1,
     ) -> None:
+        """`burst_max`: text messages of one private chat claimed as one unit at most (the
+        messages a customer sent while the previous turn ran); 1: each on its own."""
         self._engine = engine
         self.worker_id = worker_id
         self._lease = timedelta(seconds=lease_seconds)
@@ -251,6 +287,7 @@ class Inbox:
         self.max_attempts = max_attempts
         self._album_wait = timedelta(seconds=album_wait_seconds)
         self._backoff = retry_backoff_seconds
+        self._burst_max = burst_max
         self._pool: asyncpg.Pool | None = None
 
     async def put(self, update: dict[str, Any], trace: dict[str, str] | None = None) -> bool:
@@ -324,7 +361,7 @@ class Inbox:
             buried = (await conn.execute(_BURY, {"max_attempts": self.max_attempts})).all()
             for (update_id,) in buried:
                 logger.error("update %d set aside after %d attempts", update_id, self.max_attempts)
-            rows = (
+            heads = (
                 await conn.execute(
                     _CLAIM,
                     {
@@ -336,6 +373,7 @@ class Inbox:
                     },
                 )
             ).all()
+            rows = [*heads, *await self._bursts(conn, heads, token)]
         groups: dict[int, list[Any]] = {}
         for row in sorted(rows, key=lambda r: r.update_id):
             groups.setdefault(row.chat_key, []).append(row)
@@ -352,6 +390,31 @@ class Inbox:
             )
             for key, parts in groups.items()
         ]
+
+    async def _bursts(self, conn: AsyncConnection, heads: Sequence[Any], token: str) -> list[Any]:
+        """The text messages that follow each claimed text message (see `_FOLLOWERS`)."""
+        if self._burst_max <= 1:
+            return []
+        followers: list[Any] = []
+        for head in heads:
+            message = head.payload.get("message") if isinstance(head.payload, dict) else None
+            if (
+                head.kind != "message"
+                or head.chat_key <= 0  # private chats only: a group's messages are no burst
+                or not isinstance(message, dict)
+                or not isinstance(message.get("text"), str)
+            ):
+                continue
+            params = {
+                "chat": head.chat_key,
+                "head": head.update_id,
+                "limit": self._burst_max - 1,
+                "lease": self._lease,
+                "worker": self.worker_id,
+                "token": token,
+            }
+            followers += (await conn.execute(_FOLLOWERS, params)).all()
+        return followers
 
     async def done(self, claimed: Claimed) -> bool:
         """Mark processed; False (and nothing changed) if the lease was lost to another worker."""

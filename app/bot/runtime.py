@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import hashlib
 import hmac
 import json
@@ -32,6 +33,7 @@ from opentelemetry.trace import SpanKind
 from sqlalchemy import text
 
 from app.alerts.service import AlertForwarder
+from app.bot.alive import SignsOfLife
 from app.bot.failures import TURN_FAILED
 from app.bot.flood import FloodLimiter
 from app.bot.handlers import build_router
@@ -79,6 +81,10 @@ def build_dispatcher(services: Services, outgoing: Outgoing) -> Dispatcher:
         download_timeout=services.settings.telegram.download_timeout_seconds,
         alerts=AlertForwarder(services.settings, outgoing.sender, services.db.engine),
     )
+    tg = services.settings.telegram
+    dispatcher.message.outer_middleware(
+        SignsOfLife(interval=tg.typing_interval_seconds, holding=tg.holding_seconds)
+    )
     dispatcher.include_router(build_router())
     return dispatcher
 
@@ -110,11 +116,22 @@ async def process_update(bot: Bot, dispatcher: Dispatcher, work: Claimed) -> Non
     # and an album joins several requests.
     links = links_from(*work.traces)
     with span("telegram.update", attributes, kind=SpanKind.CONSUMER, links=links):
-        updates = [Update.model_validate(p, context={"bot": bot}) for p in work.payloads]
+        payloads = work.payloads
+        if work.kind == "message" and len(payloads) > 1:
+            payloads = [burst_update(payloads)]
+        updates = [Update.model_validate(p, context={"bot": bot}) for p in payloads]
         extra: dict[str, Any] = {}
         if len(updates) > 1:
             extra["album"] = [u.message for u in updates if u.message is not None]
         await dispatcher.feed_update(bot, updates[0], **extra)
+
+
+def burst_update(payloads: list[dict[str, Any]]) -> dict[str, Any]:
+    """Text messages of one chat as one update: the first, with every text in order (its
+    update id stays the turn's idempotency key)."""
+    first = copy.deepcopy(payloads[0])
+    first["message"]["text"] = "\n".join(str(p["message"]["text"]) for p in payloads)
+    return first
 
 
 async def apologize(sender: Sender, work: Claimed) -> None:
@@ -284,6 +301,7 @@ async def run_bot(services: Services) -> AsyncIterator[TelegramBot]:
     dispatcher = build_dispatcher(services, outgoing)
     inbox = Inbox(
         services.db.engine,
+        burst_max=tg.burst_max,
         worker_id=f"{socket.gethostname()}:{os.getpid()}",
         lease_seconds=tg.lease_seconds,
         max_attempts=tg.max_attempts,

@@ -5,7 +5,10 @@ photos from local files; the updates fed to the dispatcher are real aiogram `Upd
 newcomer talks to exactly the handlers, dialog and catalog a Telegram customer reaches.
 
 Type text to write to the shop; `/photo PATH` sends a picture; a number presses a button
-under the last message; `/contact +380...` shares a phone number; `/quit` ends.
+under the last message; `/contact +380... [NAME]` shares a phone number (with the name a
+Telegram contact carries); `/quit` ends. The terminal plays the managers' chat too:
+`/manager TEXT` answers the customer as a manager would (a reply to the last message the bot
+posted to the managers), `/bot` gives the chat back to the bot, as in Telegram.
 """
 
 from __future__ import annotations
@@ -58,6 +61,8 @@ if TYPE_CHECKING:
 TAG = re.compile(r"<[^>]+>")
 CHAT_ID = 1
 MANAGERS = -1
+"""The managers' chat, played by the terminal itself (`/manager`, `/bot`)."""
+MANAGER = User(id=77, is_bot=False, first_name="Менеджер")
 TOKEN = "1:terminal"  # noqa: S105 (never sent anywhere: the session prints instead)
 # Update ids unique within the process and, started from the clock in microseconds, across
 # restarts: effects are keyed by them (reserve:<update id>), so two chats (or two runs) that
@@ -73,11 +78,16 @@ class TerminalSession(BaseSession):
         self._out = out
         self._ids = itertools.count(1)
         self.files: dict[str, bytes] = {}
+        self.to_managers: Message | None = None
+        """The bot's last message to the managers' chat: what `/manager` and `/bot` reply to."""
         self.buttons: list[str] = []
 
     def _message(self, chat_id: int, **fields: Any) -> Message:
         chat = Chat(id=chat_id, type="private" if chat_id > 0 else "supergroup")
-        return Message(message_id=next(self._ids), date=datetime.now(UTC), chat=chat, **fields)
+        message = Message(message_id=next(self._ids), date=datetime.now(UTC), chat=chat, **fields)
+        if chat_id == MANAGERS:
+            self.to_managers = message
+        return message
 
     def _print(self, chat_id: int, text: str, markup: Any = None, photo: bool = False) -> None:
         who = "крамар → менеджерам" if chat_id == MANAGERS else "крамар"
@@ -203,12 +213,15 @@ class TerminalChat:
             )
             await self.feed(Update(update_id=update_id, message=self._message(photo=[photo])))
         elif line.startswith("/contact"):
+            # "/contact +380 67 123 45 67 Олена": the number, then the name on the contact card.
+            found = re.match(r"\s*(\+?[\d\s()\-]+\d)\s*(.*)", line.removeprefix("/contact"))
+            phone, name = (found.group(1), found.group(2)) if found else (line[8:].strip(), "")
             contact = Contact(
-                phone_number=line.removeprefix("/contact").strip(),
-                first_name="Гість",
-                user_id=self._user.id,
+                phone_number=phone.strip(), first_name=name.strip(), user_id=self._user.id
             )
             await self.feed(Update(update_id=update_id, message=self._message(contact=contact)))
+        elif line.startswith(("/manager", "/bot")):
+            await self._as_manager(update_id, line)
         elif line.isdigit() and 1 <= int(line) <= len(self.session.buttons):
             query = CallbackQuery(
                 id=str(update_id),
@@ -221,6 +234,29 @@ class TerminalChat:
         else:
             await self.feed(Update(update_id=update_id, message=self._message(text=line)))
         return True
+
+    async def _as_manager(self, update_id: int, line: str) -> None:
+        """`/manager TEXT` or `/bot` typed by the manager, as a reply in the managers' chat."""
+        target = self.session.to_managers
+        if target is None:
+            self._out.write(
+                "(менеджерам ще нічого не надходило: /manager відповідає на передачу)\n"
+            )
+            return
+        text = line.removeprefix("/manager").strip() if line.startswith("/manager") else "/bot"
+        if not text:
+            self._out.write("(напишіть так: /manager ТЕКСТ)\n")
+            return
+        managers = Chat(id=MANAGERS, type="supergroup", title="Менеджери")
+        message = Message(
+            message_id=next(self._messages),
+            date=datetime.now(UTC),
+            chat=managers,
+            from_user=MANAGER,
+            text=text,
+            reply_to_message=target,
+        )
+        await self.feed(Update(update_id=update_id, message=message))
 
 
 async def chat_loop(services: Services, out: TextIO, read: Callable[[], str | None]) -> None:

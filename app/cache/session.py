@@ -56,6 +56,8 @@ class ChatSession(BaseModel):
     """Products the customer is looking at or has chosen, in order."""
     context: dict[str, str] = Field(default_factory=dict)
     """Small facts gathered so far, e.g. {"size": "M"}."""
+    choices: list[tuple[str, str]] = Field(default_factory=list)
+    """(label, callback data) of the buttons the bot showed last: a typed label presses one."""
     turns: list[Turn] = Field(default_factory=list)
     """The latest messages, oldest first."""
     updated_at: datetime = Field(default_factory=_now)

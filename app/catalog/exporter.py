@@ -1,8 +1,8 @@
 """Writing the catalog back out as `products_master.yaml` with its photo files.
 
 The output is the shape `kramar catalog import` reads, so importing an export changes nothing, and
-it is deterministic (products by SKU, stock by declared colour then size), so exporting twice gives
-the same bytes.
+it is deterministic (the shop section first, then products by SKU, stock by declared colour then
+size), so exporting twice gives the same bytes.
 """
 
 from __future__ import annotations
@@ -16,11 +16,14 @@ import yaml
 from sqlalchemy import select
 
 from app.catalog.models import Photo, Product
+from app.shop.service import read_section
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from app.shop.schemas import Shop
 
 PHOTO_FOLDER = "photos"
 EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp"}
@@ -35,7 +38,7 @@ async def export_catalog(session_factory: async_sessionmaker[AsyncSession], out:
     async with session_factory() as session:
         products = await _products(session)
         names = photo_names(products)
-        text = render_yaml(products, names)
+        text = render_yaml(products, names, await read_section(session))
         folder = out.parent / PHOTO_FOLDER
         written: set[str] = set()
         rows = await session.stream(
@@ -56,7 +59,8 @@ async def render_catalog(session_factory: async_sessionmaker[AsyncSession]) -> s
     """The catalog as YAML text, naming photos as `export_catalog` would write them."""
     async with session_factory() as session:
         products = await _products(session)
-    return render_yaml(products, photo_names(products))
+        shop = await read_section(session)
+    return render_yaml(products, photo_names(products), shop)
 
 
 async def _products(session: AsyncSession) -> Sequence[Product]:
@@ -84,11 +88,16 @@ def photo_names(products: Sequence[Product]) -> dict[int, str]:
     return names
 
 
-def render_yaml(products: Sequence[Product], names: dict[int, str]) -> str:
-    """The YAML text of `products`, in the key order and style of products_master.yaml."""
+def render_yaml(
+    products: Sequence[Product], names: dict[int, str], shop: Shop | None = None
+) -> str:
+    """The YAML text of the shop section and `products`, in the key order and style of
+    products_master.yaml."""
     documents = [_product_document(product, names) for product in products]
+    root: dict[str, Any] = {} if shop is None else {"shop": _shop_document(shop)}
+    root["products"] = documents
     return yaml.dump(
-        {"products": documents},
+        root,
         Dumper=_Dumper,
         allow_unicode=True,
         sort_keys=False,
@@ -123,6 +132,23 @@ def _product_document(product: Product, names: dict[int, str]) -> dict[str, Any]
     }
     if not product.active:
         document["active"] = False
+    return document
+
+
+def _shop_document(shop: Shop) -> dict[str, Any]:
+    """The section without empty fields, size chart rows one per line."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items() if v is not None and v != ""}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    document: dict[str, Any] = clean(shop.model_dump())
+    for chart in document.get("size_charts", []):
+        chart["columns"] = _Flow(chart["columns"])
+        chart["rows"] = [_Flow(row) for row in chart["rows"]]
     return document
 
 

@@ -4,10 +4,15 @@ Every problem reads `file:line: field: what is wrong`, where `field` starts with
 (`KR-KS-001.stock[2].qty`), or with its position (`products[3].sku`) when the SKU itself is
 unusable. All problems of a file are collected before anything is reported.
 
-YAML (`products_master.yaml`): a mapping with one key, `products`, a list of products in the shape
-of `ProductIn`. Numbers mean what their digits say: `price: 2450.00` becomes `Decimal("2450.00")`
-(never a float), `price: 0750` is 750 (YAML 1.1 would say 488), and a price or `qty` spelled any
-other way than plain decimal digits (`12:50`, `1_000`, `0x1F`, `1e3`, `.inf`, `+5`, `qty: 007`) is
+YAML (`products_master.yaml`): a mapping with the key `products`, a list of products in the shape
+of `ProductIn`, and optionally `shop`, the shop section (`app.shop.schemas.Shop`: delivery,
+payment, returns, size charts, contacts, hours). A CSV catalog (or a YAML one without `shop:`)
+may have the section in a `shop.yaml` beside it: a mapping with the one key `shop`; both at once
+is an error. Problems of the section read `file:line: shop.delivery.options[0].price: ...`.
+
+Numbers mean what their digits say: `price: 2450.00` becomes `Decimal("2450.00")` (never a float),
+`price: 0750` is 750 (YAML 1.1 would say 488), and a price or `qty` spelled any other way than
+plain decimal digits (`12:50`, `1_000`, `0x1F`, `1e3`, `.inf`, `+5`, `qty: 007`) is
 an error, never a silent reading. Text fields keep their text even when YAML would read it as
 something else, so `sizes: [42, 44]` and `colours: [no]` are the strings "42", "44" and "no".
 Duplicate keys are errors.
@@ -44,6 +49,7 @@ from yaml.resolver import Resolver
 
 from app.catalog.errors import CatalogFileError
 from app.catalog.schemas import SKU_PATTERN, ProductIn, StockLine, stock_problems
+from app.shop.schemas import Shop
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -55,6 +61,8 @@ Format = Literal["yaml", "csv"]
 Loc = tuple[str | int, ...]
 
 MB = 1024 * 1024
+SHOP_FILE = "shop.yaml"
+"""The shop section's own file, beside a catalog file that does not carry `shop:` itself."""
 # Fields whose YAML scalars keep their YAML meaning (booleans); every other scalar is text. Numbers
 # stay text too: `app.catalog.schemas` reads them digit by digit, in YAML and CSV alike.
 TYPED_FIELDS = frozenset({"active"})
@@ -92,6 +100,10 @@ class ParsedCatalog:
     name: str
     products: list[SourceProduct] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    shop: Shop | None = None
+    """The shop section, when the file (or its shop.yaml) has a valid one."""
+    shop_source: str | None = None
+    """Which file the section came from (for "given twice" problems)."""
     # (`file:line: SKU.photos[0]`, source) of the photos of invalid products: checking them too
     # lets one run report every problem of the file.
     unchecked_photos: list[tuple[str, str]] = field(default_factory=list)
@@ -126,7 +138,49 @@ def read_catalog(path: Path, *, max_bytes: int) -> ParsedCatalog:
             data = file.read(max_bytes + 1)
     except OSError as error:
         return ParsedCatalog(name, problems=[f"{name}: cannot read: {error.strerror}"])
-    return parse_catalog(data, name=name, max_bytes=max_bytes)
+    catalog = parse_catalog(data, name=name, max_bytes=max_bytes)
+    beside = path.parent / SHOP_FILE
+    if beside.is_file():
+        try:
+            with beside.open("rb") as file:
+                shop_data = file.read(max_bytes + 1)
+        except OSError as error:
+            catalog.problems.append(f"{beside}: cannot read: {error.strerror}")
+        else:
+            add_shop_file(catalog, shop_data, name=str(beside), max_bytes=max_bytes)
+    return catalog
+
+
+def add_shop_file(catalog: ParsedCatalog, data: bytes, *, name: str, max_bytes: int) -> None:
+    """Read a `shop.yaml` (a mapping with the one key `shop`) into `catalog`'s shop section;
+    a catalog that has a section of its own gets a problem instead."""
+    if len(data) > max_bytes:
+        catalog.problems.append(_too_big(name, len(data), max_bytes))
+        return
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        catalog.problems.append(_not_utf8(name, data, error))
+        return
+    shape = "a shop file must be a mapping with the one key `shop`"
+    root = _compose_root(text, name, catalog.problems, shape)
+    if root is None:
+        return
+    if not isinstance(root, MappingNode):
+        catalog.problems.append(f"{name}:{root.start_mark.line + 1}: file: {shape}")
+        return
+    builder = _Builder(name, catalog.problems, budget=max(len(text), 1000))
+    shop_node: Node | None = None
+    for key_node, value_node in root.value:
+        key = key_node.value if isinstance(key_node, ScalarNode) else None
+        if key != "shop" or shop_node is not None:
+            builder.problem(key_node, str(key), shape)
+        else:
+            shop_node = value_node
+    if shop_node is None:
+        catalog.problems.append(f"{name}:{root.start_mark.line + 1}: shop: missing; {shape}")
+        return
+    _read_shop(builder, shop_node, catalog)
 
 
 def parse_catalog(
@@ -316,8 +370,9 @@ def _compose(text: str) -> Node | None:
     return yaml.compose(text, Loader=loader)
 
 
-def _read_yaml(text: str, catalog: ParsedCatalog) -> list[_RawProduct]:
-    name = catalog.name
+def _compose_root(text: str, name: str, problems: list[str], shape: str) -> Node | None:
+    """The YAML node tree of `text`, or None with the syntax problem (or emptiness) reported;
+    `shape` says what the file should be."""
     try:
         root = _compose(text)
     except yaml.MarkedYAMLError as error:
@@ -325,36 +380,47 @@ def _read_yaml(text: str, catalog: ParsedCatalog) -> list[_RawProduct]:
         line = f"{mark.line + 1}" if mark is not None else "1"
         column = f" (column {mark.column + 1})" if mark is not None else ""
         problem = error.problem or error.context or "invalid YAML"
-        catalog.problems.append(f"{name}:{line}: YAML syntax{column}: {problem}")
-        return []
+        problems.append(f"{name}:{line}: YAML syntax{column}: {problem}")
+        return None
     except yaml.reader.ReaderError as error:
         where = text.count("\n", 0, error.position) + 1
         code = error.character if isinstance(error.character, int) else ord(error.character)
-        catalog.problems.append(
-            f"{name}:{where}: YAML syntax: character U+{code:04X} is not allowed"
-        )
-        return []
+        problems.append(f"{name}:{where}: YAML syntax: character U+{code:04X} is not allowed")
+        return None
     except yaml.YAMLError as error:
-        catalog.problems.append(f"{name}:1: YAML syntax: {error}")
-        return []
-
-    shape = "the file must be a mapping with a `products` list"
+        problems.append(f"{name}:1: YAML syntax: {error}")
+        return None
     if root is None:
-        catalog.problems.append(f"{name}:1: file: the file is empty; {shape}")
+        problems.append(f"{name}:1: file: the file is empty; {shape}")
+    return root
+
+
+def _read_yaml(text: str, catalog: ParsedCatalog) -> list[_RawProduct]:
+    name = catalog.name
+    shape = "the file must be a mapping with a `products` list"
+    root = _compose_root(text, name, catalog.problems, shape)
+    if root is None:
         return []
     if not isinstance(root, MappingNode):
         catalog.problems.append(f"{name}:{root.start_mark.line + 1}: file: {shape}")
         return []
     builder = _Builder(name, catalog.problems, budget=max(len(text), 1000))
     products_node: Node | None = None
+    shop_node: Node | None = None
     for key_node, value_node in root.value:
         key = key_node.value if isinstance(key_node, ScalarNode) else None
-        if key != "products":
-            builder.problem(key_node, str(key), "unknown top-level key; only `products` is allowed")
-        elif products_node is not None:
-            builder.problem(key_node, "products", "key 'products' appears twice")
-        else:
+        if key not in ("products", "shop"):
+            builder.problem(
+                key_node, str(key), "unknown top-level key; only `products` and `shop` are allowed"
+            )
+        elif (products_node if key == "products" else shop_node) is not None:
+            builder.problem(key_node, str(key), f"key '{key}' appears twice")
+        elif key == "products":
             products_node = value_node
+        else:
+            shop_node = value_node
+    if shop_node is not None:
+        _read_shop(builder, shop_node, catalog)
     if products_node is None:
         catalog.problems.append(f"{name}:{root.start_mark.line + 1}: products: missing; {shape}")
         return []
@@ -376,6 +442,50 @@ def _read_yaml(text: str, catalog: ParsedCatalog) -> list[_RawProduct]:
         builder.problem(error.node, "file", "too deeply nested or too many aliased values")
         return []
     return raw
+
+
+def _read_shop(builder: _Builder, node: Node, catalog: ParsedCatalog) -> None:
+    """Validate the shop section at `node` into `catalog.shop`, or report its problems."""
+    name = builder.name
+    if catalog.shop_source is not None:
+        builder.problem(
+            node, "shop", f"the shop section is given twice (also in {catalog.shop_source})"
+        )
+        return
+    catalog.shop_source = name
+    lines: dict[Loc, int] = {}
+    try:
+        data = builder.build(node, (), lines, None)
+    except _TooComplexError as error:
+        builder.problem(error.node, "shop", "too deeply nested or too many aliased values")
+        return
+    for at, where, problem in builder.pending:
+        catalog.problems.append(f"{name}:{at}: {_shop_field(where)}: {problem}")
+    builder.pending.clear()
+    try:
+        catalog.shop = Shop.model_validate(data)
+    except ValidationError as error:
+        for detail in error.errors(include_url=False):
+            loc: Loc = tuple(detail["loc"])
+            line = next(
+                (lines[loc[:end]] for end in range(len(loc), 0, -1) if loc[:end] in lines),
+                node.start_mark.line + 1,
+            )
+            message = detail["msg"].removeprefix("Value error, ")
+            if detail["type"] == "missing":
+                message = "missing (required)"
+            elif detail["type"] == "extra_forbidden":
+                message = "unknown field"
+            value = detail.get("input")
+            if detail["type"] not in ("missing", "extra_forbidden") and (
+                isinstance(value, str) and len(value) <= 40
+            ):
+                message = f"{message} (got {value!r})"
+            catalog.problems.append(f"{name}:{line}: {_shop_field(loc)}: {message}")
+
+
+def _shop_field(loc: Loc) -> str:
+    return "shop" + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
 
 
 # CSV -------------------------------------------------------------------------------------------

@@ -20,19 +20,21 @@ from sqlalchemy import func, select
 
 from app.catalog import stock
 from app.catalog.errors import CatalogFileError
-from app.catalog.fileformat import describe_sizes, parse_catalog, read_catalog
+from app.catalog.fileformat import add_shop_file, describe_sizes, parse_catalog, read_catalog
 from app.catalog.models import Photo, Product, Variant
 from app.notices.outbox import add_notice
+from app.shop.service import read_section, write_section
 from app.vision.errors import UnsupportedFormatError
 from app.vision.intake import sniff_format
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
 
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from app.catalog.fileformat import Format, ParsedCatalog
     from app.catalog.schemas import ProductIn, Shortfall
+    from app.shop.schemas import Shop
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,14 @@ class CatalogItem:
     photos: tuple[LoadedPhoto, ...]
 
 
+class LoadedCatalog(list[CatalogItem]):
+    """The valid products of a catalog, and its shop section when the file had one."""
+
+    def __init__(self, items: Iterable[CatalogItem] = (), shop: Shop | None = None) -> None:
+        super().__init__(items)
+        self.shop = shop
+
+
 @dataclass
 class ImportPlan:
     """What an import does (or, in a dry run, would do)."""
@@ -97,6 +107,8 @@ class ImportPlan:
     dry_run: bool = False
     # Variants the file puts below what open orders hold: the managers are told.
     shortfalls: list[Shortfall] = field(default_factory=list)
+    shop: str | None = None
+    """The shop section: "added", "changed" or "unchanged"; None when the file has none."""
 
     def touched_skus(self) -> list[str]:
         """SKUs whose cached cards are stale once this import commits."""
@@ -111,14 +123,16 @@ class ImportPlan:
             shown.append(f"and {len(self.changed) - limit} more")
         details = f" ({'; '.join(shown)})" if shown else ""
         counts = (len(self.added), len(self.changed), len(self.deactivated))
+        shop = f"; shop section {self.shop}" if self.shop else ""
         if self.dry_run:
+            shop = shop.replace(" added", " would be added").replace(" changed", " would change")
             return (
                 f"would add {counts[0]}, change {counts[1]}{details}, deactivate {counts[2]}; "
-                f"unchanged {self.unchanged}{self._short(limit)} (dry run: nothing written)"
+                f"unchanged {self.unchanged}{self._short(limit)}{shop} (dry run: nothing written)"
             )
         return (
             f"added {counts[0]}, changed {counts[1]}{details}, deactivated {counts[2]}, "
-            f"unchanged {self.unchanged}{self._short(limit)}"
+            f"unchanged {self.unchanged}{self._short(limit)}{shop}"
         )
 
     def _short(self, limit: int) -> str:
@@ -140,8 +154,9 @@ class ImportPlan:
 # Loading ---------------------------------------------------------------------------------------
 
 
-def load_catalog(path: Path, *, max_catalog_bytes: int, max_photo_bytes: int) -> list[CatalogItem]:
-    """Read the catalog file at `path` and the photo files it names (relative to its folder).
+def load_catalog(path: Path, *, max_catalog_bytes: int, max_photo_bytes: int) -> LoadedCatalog:
+    """Read the catalog file at `path` (and a shop.yaml beside it) and the photo files it names
+    (relative to its folder).
 
     Raises `CatalogFileError` with every problem of the file and its photos.
     """
@@ -157,13 +172,17 @@ def load_upload(
     max_photo_bytes: int,
     photos: Mapping[str, bytes] | None = None,
     fmt: Format | None = None,
-) -> list[CatalogItem]:
+    shop: tuple[str, bytes] | None = None,
+) -> LoadedCatalog:
     """Validate an uploaded catalog; its photo files come from `photos` (keyed as the file names
-    them, e.g. `photos/KR-KS-001.png`), never from the server's disk.
+    them, e.g. `photos/KR-KS-001.png`), never from the server's disk. `shop`: a separate shop
+    file, as (name, bytes).
 
     Raises `CatalogFileError` with every problem of the file and its photos.
     """
     catalog = parse_catalog(data, name=name, max_bytes=max_catalog_bytes, fmt=fmt)
+    if shop is not None:
+        add_shop_file(catalog, shop[1], name=shop[0], max_bytes=max_catalog_bytes)
     return load_photos(
         catalog, folder=None, extra_photos=photos or {}, max_photo_bytes=max_photo_bytes
     )
@@ -177,8 +196,10 @@ async def load_upload_items(
     stored: StoredPhotos,
     max_catalog_bytes: int,
     max_photo_bytes: int,
-) -> list[CatalogItem]:
-    """Validate an uploaded catalog (the API's upload, a ConfigMap) off the event loop.
+    shop: tuple[str, bytes] | None = None,
+) -> LoadedCatalog:
+    """Validate an uploaded catalog (the API's upload, a ConfigMap) off the event loop;
+    `shop` is a separate shop file (a ConfigMap's `shop.yaml` key) as (name, bytes).
 
     A photo the file names is taken from `photos` by its path (`photos/KR-KS-001.png`), else by
     its file name (`KR-KS-001.png`: a ConfigMap key cannot hold a `/`), else it is the photo
@@ -186,6 +207,8 @@ async def load_upload_items(
     Raises `CatalogFileError` with every problem of the file and its photos.
     """
     parsed = await asyncio.to_thread(parse_catalog, data, name=name, max_bytes=max_catalog_bytes)
+    if shop is not None:
+        add_shop_file(parsed, shop[1], name=shop[0], max_bytes=max_catalog_bytes)
     sources = [source for item in parsed.products for source in item.product.photos]
     sources += [source.strip() for _, source in parsed.unchecked_photos]
     named = {source for source in sources if not source.startswith(URL_PREFIXES)}
@@ -220,7 +243,7 @@ def load_photos(
     folder: Path | None,
     max_photo_bytes: int,
     extra_photos: Mapping[str, bytes] | None = None,
-) -> list[CatalogItem]:
+) -> LoadedCatalog:
     """Attach the photos to the products of a parsed catalog; raise `CatalogFileError` with the
     file's problems and every photo problem (missing, too big, not PNG/JPEG/WebP)."""
     reader = _PhotoReader(folder, extra_photos or {}, max_photo_bytes)
@@ -243,7 +266,7 @@ def load_photos(
         if isinstance(problem, str):
             catalog.problems.append(f"{where}: {problem}")
     catalog.raise_for_problems()
-    return items
+    return LoadedCatalog(items, catalog.shop)
 
 
 class _PhotoReader:
@@ -326,9 +349,12 @@ async def import_catalog(
     `prune` deactivates active products the items do not name (nothing is ever deleted).
     `dry_run` computes the plan and writes nothing. With `photo_hasher`, every stored file photo
     gets its perceptual hashes (computed only for photos whose bytes are new to the database).
+    The shop section of a `LoadedCatalog` is written with the products when it differs; a
+    catalog without one leaves the stored section as it is.
     Call `plan.touched_skus()` after this returns to invalidate cached cards.
     """
     plan = ImportPlan(dry_run=dry_run)
+    shop = items.shop if isinstance(items, LoadedCatalog) else None
     async with session_factory() as session, session.begin():
         # Two imports at once (the operator and a person) would race on new SKUs.
         await session.execute(select(func.pg_advisory_xact_lock(IMPORT_LOCK_ID)))
@@ -363,8 +389,13 @@ async def import_catalog(
             # A variant the file no longer has is left with nothing on hand.
             new = {(v.size, v.colour): wanted.get((v.size, v.colour), 0) for v in product.variants}
             plan.shortfalls.extend(stock.shortfalls(product, new, found))
+        if shop is not None:
+            stored = await read_section(session)
+            plan.shop = "added" if stored is None else "unchanged" if stored == shop else "changed"
         if dry_run:
             return plan
+        if shop is not None and plan.shop != "unchanged":
+            await write_section(session, shop, "import")
         if plan.shortfalls:
             add_notice(session, stock.shortfall_notice(plan.shortfalls, "імпорт каталогу"))
 

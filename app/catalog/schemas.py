@@ -281,3 +281,13 @@ class ImportResult(BaseModel):
         description="Variants now on hand below their open orders' reservations (managers told)",
     )
     summary: str
+
+
+class ProductBrief(BaseModel):
+    """A product in a few words, for knowing what the shop sells (not a card: no stock)."""
+
+    sku: str
+    name: str
+    category: str
+    text: str
+    """Description, looks and tags together."""

@@ -531,3 +531,29 @@ class CatalogService:
 
 # A stored photo's file name ends as its bytes say, whatever the upload was called.
 _EXTENSIONS = {b"\x89PNG": "png", b"RIFF": "webp"}
+
+
+async def active_briefs(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> list[schemas.ProductBrief]:
+    """Every active product's name, category and descriptive text (no stock, no photos): what
+    the conversation needs to know which kinds of things the shop sells."""
+    query = select(
+        Product.sku,
+        Product.name,
+        Product.category,
+        Product.description,
+        Product.visual_features,
+        Product.tags,
+    ).where(Product.active.is_(True))
+    async with session_factory() as session:
+        rows = await session.execute(query.order_by(Product.category, Product.sku))
+    return [
+        schemas.ProductBrief(
+            sku=sku,
+            name=name,
+            category=category,
+            text=" ".join([description, visual_features, *tags]),
+        )
+        for sku, name, category, description, visual_features, tags in rows
+    ]

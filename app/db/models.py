@@ -12,6 +12,7 @@ from app.dialog import models as dialog_models
 from app.notices import models as notice_models
 from app.orders import models as order_models
 from app.rag import models as rag_models
+from app.shop import models as shop_models
 
 metadata = Base.metadata
 
@@ -26,4 +27,5 @@ __all__ = [
     "notice_models",
     "order_models",
     "rag_models",
+    "shop_models",
 ]

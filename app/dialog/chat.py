@@ -30,6 +30,8 @@ class Chat:
     """The update id: the idempotency key of effects a redelivery could double."""
     handed_off: bool = False
     """This turn handed the chat to a person."""
+    opened_at: str = ""
+    """The stage the turn started at (the buttons shown before stay while it does not move)."""
 
     @property
     def chat_id(self) -> int:

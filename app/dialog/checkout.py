@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING
 
 from app.catalog.errors import ProductNotFoundError, VariantNotFoundError
 from app.dialog import callbacks
+from app.dialog.contact import read_contact
 from app.dialog.render import colours_in_stock, format_uah, sizes_in_stock, stock_line
 from app.dialog.replies import Reply, buttons, pressed_done
 from app.dialog.stages import enter
-from app.dialog.texts import CITY_BRANCH, NOT_SOLD, PHONE, STALE_BUTTON
+from app.dialog.texts import ASK_NAME, ASK_PHONE, CITY_BRANCH, NOT_SOLD, SHORT_PHONE, STALE_BUTTON
 from app.orders.errors import (
     IllegalTransitionError,
     InvalidOrderDataError,
@@ -22,11 +23,11 @@ from app.orders.errors import (
     ReservationExpiredError,
     SoldOutError,
 )
+from app.orders.phone import normalize_phone
 from app.orders.service import customer
 from app.orders.status import DeliveryMethod, OrderStatus
 
 if TYPE_CHECKING:
-    import re
     from collections.abc import Awaitable, Callable
 
     from app.catalog.schemas import Product
@@ -73,7 +74,7 @@ class Checkout:
         chat.session.selected_skus = [sku]
         sizes = sizes_in_stock(card)
         if not sizes:
-            return [Reply(f"На жаль, {card.name} зараз немає в наявності.")]
+            return [Reply(f"На жаль, цього товару зараз немає в наявності: {card.name}.")]
         enter(chat.session, "variant")
         row = [(size, callbacks.choose_colour(sku, size)) for size in sizes]
         return [
@@ -129,7 +130,8 @@ class Checkout:
         except SoldOutError:
             fresh = await self._cards(card.sku)
             others = stock_line(fresh) if fresh else ""
-            return [Reply(f"На жаль, {card.name} ({size}, {colour}) щойно розібрали 😔 {others}")]
+            gone = f"{card.name}, {size}, {colour}"
+            return [Reply(f"На жаль, цей варіант щойно розібрали 😔 ({gone}). {others}".strip())]
         except ProductNotFoundError:  # deactivated since the card was read
             return [Reply(NOT_SOLD)]
         except VariantNotFoundError:
@@ -142,9 +144,8 @@ class Checkout:
             f"Резерв діє {minutes} хв."
         )
         known = chat.session.context
-        if known.get("phone"):
-            name = known.get("name", chat.customer.name)
-            return [Reply(text), *await self.save_contact(chat, name, known["phone"])]
+        if known.get("phone") and known.get("name"):  # remembered from the last order
+            return [Reply(text), *await self.save_contact(chat, known["name"], known["phone"])]
         return [
             Reply(
                 f"{text}\nНадішліть, будь ласка, ваше ім'я та номер телефону (або "
@@ -155,14 +156,37 @@ class Checkout:
 
     # Contact and delivery -----------------------------------------------------------------------
 
-    def contact_in(self, text: str) -> re.Match[str] | None:
-        """The phone number in a typed message, if it has one."""
-        return PHONE.search(text)
+    async def typed_contact(self, chat: Chat, text: str) -> list[Reply] | None:
+        """Name and phone typed by hand ("Олена, 067 123 45 67"), or one of them with the other
+        asked for; None when `text` is no contact at all (a question: the caller answers it)."""
+        typed = read_contact(text)
+        if typed is None:
+            return None
+        known = chat.session.context
+        if typed.short_number:
+            if typed.name:
+                known["pending_name"] = typed.name
+            return [Reply(SHORT_PHONE, ask_contact=True)]
+        name = typed.name or known.get("pending_name")
+        phone = typed.phone or known.get("pending_phone")
+        return await self.contact_given(chat, name, phone)
 
-    async def typed_contact(self, chat: Chat, text: str, phone: re.Match[str]) -> list[Reply]:
-        """Name and phone typed by hand ("Олена, 067 123 45 67")."""
-        name = (text[: phone.start()] + text[phone.end() :]).strip(" ,.;-") or chat.customer.name
-        return await self.save_contact(chat, name, phone.group(0))
+    async def contact_given(self, chat: Chat, name: str | None, phone: str | None) -> list[Reply]:
+        """Save what is known of the contact, or ask for the part that is missing."""
+        known = chat.session.context
+        if phone is None:
+            if name:
+                known["pending_name"] = name
+                return [Reply(ASK_PHONE.format(name=name), ask_contact=True)]
+            return [Reply(SHORT_PHONE, ask_contact=True)]
+        if not name:
+            try:
+                normalize_phone(phone)
+            except InvalidPhoneError:
+                return [Reply(SHORT_PHONE, ask_contact=True)]
+            known["pending_phone"] = phone
+            return [Reply(ASK_NAME)]
+        return await self.save_contact(chat, name, phone)
 
     def contact_reminder(self, chat: Chat) -> list[Reply]:
         """After answering a question mid-checkout: back to the contact step, reservation kept."""
@@ -181,14 +205,9 @@ class Checkout:
         if chat.draft is None:
             return [Reply("Дякую! Спершу оберіть товар — надішліть фото або назву.")]
         try:
-            order = await self._orders.set_contact(chat.draft.id, name or "Клієнт", phone)
+            order = await self._orders.set_contact(chat.draft.id, name, phone)
         except InvalidPhoneError:
-            return [
-                Reply(
-                    "Схоже, номер неповний. Вкажіть український номер, наприклад 067 123 45 67.",
-                    ask_contact=True,
-                )
-            ]
+            return [Reply(SHORT_PHONE, ask_contact=True)]
         except InvalidOrderDataError:
             return [
                 Reply(
@@ -200,7 +219,10 @@ class Checkout:
         except OrderError:
             return self.restart(chat)
         chat.draft = order
-        chat.session.context.update(name=order.customer_name or name, phone=order.phone or phone)
+        known = chat.session.context
+        known.pop("pending_name", None)
+        known.pop("pending_phone", None)
+        known.update(name=order.customer_name or name, phone=order.phone or phone)
         enter(chat.session, "delivery", funnel="checkout")
         return [Reply("Як доставити?", buttons=DELIVERY_BUTTONS)]
 

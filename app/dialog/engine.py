@@ -22,11 +22,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, assert_never
 
-from app.dialog import callbacks
+from app.dialog import callbacks, shop_texts, typed
 from app.dialog.chat import Chat, Customer
 from app.dialog.checkout import Checkout
 from app.dialog.render import format_uah, sizes_in_stock, stock_line
-from app.dialog.replies import Reply, buttons
+from app.dialog.replies import Button, Reply, buttons
 from app.dialog.stages import enter, follow_draft
 from app.dialog.texts import (
     BACK_TO_BOT,
@@ -52,9 +52,11 @@ if TYPE_CHECKING:
     from app.cache.session import SessionCache
     from app.catalog.schemas import Product
     from app.config import DialogSettings
-    from app.dialog.agent import TextAgent, TextAnswer
+    from app.dialog.agent import TextAgent
     from app.dialog.handoffs import Handoffs, Live
+    from app.dialog.offline import AgentReply
     from app.orders.service import OrderService
+    from app.shop.schemas import Shop
     from app.vision.pipeline import PhotoIdentifier
 
 __all__ = ["Conversation", "Customer"]
@@ -81,8 +83,10 @@ class Conversation:
         handoffs: Handoffs,
         settings: DialogSettings,
         staffed: bool = True,
+        shop: Callable[[], Awaitable[Shop | None]] | None = None,
     ) -> None:
-        """`staffed`: a manager chat is configured, so a hand-off reaches a person."""
+        """`staffed`: a manager chat is configured, so a hand-off reaches a person. `shop`:
+        the shop section (its contacts are told when nobody can take a hand-off)."""
         self._handoffs = handoffs
         self._sessions = sessions
         self._cards = cards
@@ -91,7 +95,8 @@ class Conversation:
         self._identifier = identifier
         self._orders = orders
         self._settings = settings
-        self._staffed = staffed
+        self.staffed = staffed
+        self._shop = shop
         self._checkout = Checkout(cards=cards, orders=orders)
 
     # Entry points --------------------------------------------------------------------------------
@@ -117,15 +122,18 @@ class Conversation:
         if live is not None:
             return await self._finish(chat, [self._to_managers(chat, f"Клієнт: {text}")])
         stage = chat.session.stage
-        if stage == "contact":
+        pressed = typed.match(text, chat.session.choices)
+        if pressed is not None:  # a button's label typed instead of pressing it
+            replies = await self._press_typed(chat, pressed)
+        elif stage == "contact":
             replies = await self._typed_contact(chat, text)
         elif stage in ("delivery", "delivery_np", "delivery_courier"):
-            typed = await self._checkout.typed_delivery(chat, text)
-            if typed is None:  # a question instead of an address: answer it, ask again
-                typed = await self._ask_agent(chat, text)
+            given = await self._checkout.typed_delivery(chat, text)
+            if given is None:  # a question instead of an address: answer it, ask again
+                given = await self._ask_agent(chat, text)
                 if not chat.handed_off:
-                    typed += self._checkout.delivery_reminder()
-            replies = typed
+                    given += self._checkout.delivery_reminder()
+            replies = given
         else:
             replies = await self._ask_agent(chat, text)
         return await self._finish(chat, replies)
@@ -146,7 +154,9 @@ class Conversation:
         if live is not None:
             relay = self._to_managers(chat, f"Клієнт поділився номером: {phone}")
             return await self._finish(chat, [relay])
-        replies = await self._checkout.save_contact(chat, name or customer.name, phone)
+        # The contact card's name (a shared contact has one); else the one given before, or ask.
+        given = name.strip() or chat.session.context.get("pending_name")
+        replies = await self._checkout.contact_given(chat, given, phone)
         return await self._finish(chat, replies)
 
     async def callback(self, customer: Customer, data: str, *, event_id: str) -> list[Reply]:
@@ -179,7 +189,7 @@ class Conversation:
     async def _open(self, customer: Customer, event_id: str = "") -> tuple[Chat, Live | None]:
         """The turn's chat: the session, and from Postgres the live hand-off and the draft."""
         session = await self._sessions.load(customer.chat_id)
-        chat = Chat(customer, session, event_id=event_id)
+        chat = Chat(customer, session, event_id=event_id, opened_at=session.stage)
         live = await self._handoffs.live(customer.chat_id)
         if live is None:
             chat.draft = await self._orders.draft_for(customer.chat_id)
@@ -187,11 +197,24 @@ class Conversation:
         return chat, live
 
     async def _finish(self, chat: Chat, replies: list[Reply]) -> list[Reply]:
-        for reply in replies:
-            if not reply.to_manager and not reply.edit_pressed:
-                chat.session.add_turn("bot", reply.text)
+        shown = [r for r in replies if not r.to_manager and not r.edit_pressed]
+        for reply in shown:
+            chat.session.add_turn("bot", reply.text)
+        with_buttons = [r for r in shown if r.buttons]
+        if with_buttons:  # what a typed label may press next
+            last = with_buttons[-1]
+            chat.session.choices = [(b.text, b.data) for row in last.buttons for b in row]
+        elif chat.session.stage != chat.opened_at or chat.handed_off:
+            chat.session.choices = []
         await self._sessions.save(chat.session)
         return replies
+
+    async def _press_typed(self, chat: Chat, data: str) -> list[Reply]:
+        try:
+            action = callbacks.parse(data)
+        except callbacks.StaleButtonError:  # a button of an older version: ask again
+            return [Reply(STALE_BUTTON)]
+        return await self._press(chat, action)
 
     @staticmethod
     def _to_managers(chat: Chat, text: str, *, photo: bytes | None = None) -> Reply:
@@ -219,9 +242,9 @@ class Conversation:
         assert_never(action)
 
     async def _typed_contact(self, chat: Chat, text: str) -> list[Reply]:
-        phone = self._checkout.contact_in(text)
-        if phone is not None:
-            return await self._checkout.typed_contact(chat, text, phone)
+        given = await self._checkout.typed_contact(chat, text)
+        if given is not None:
+            return given
         # Not a contact: a question or another product. Answer it; the reservation stays.
         replies = await self._ask_agent(chat, text)
         return replies + self._checkout.contact_reminder(chat)
@@ -231,54 +254,80 @@ class Conversation:
         problem = problem_in(text)
         if problem is not None:
             return await self._handoff(chat, "L2", problem, text)
-        current = session.selected_skus[0] if session.selected_skus else None
         answer = await self._agent.respond(
-            text, current_sku=current, history=session.turns[:-1], stage=session.stage
+            text, focus=session.selected_skus, history=session.turns[:-1], stage=session.stage
         )
         reply = answer.reply
         if reply.escalate:
             reason = answer.reason or "asked"
             level = "L2" if reason in L2_REASONS else "L1"
             return await self._handoff(chat, level, reason, text)
-        if reply.skus and answer.action in ("check_stock", "add_to_order"):
-            acted = await self._act(chat, answer)
-            if acted:
-                return acted
         if session.stage == "greeting":
             enter(session, "discovery", funnel="discovery")
         elif session.stage == "discovery" and not reply.skus:
             CONVERSATION_STAGE.labels("discovery").inc()
-        if reply.intent == "order" and reply.skus:
-            return await self._checkout.choose_size(chat, reply.skus[0])
-        if reply.skus:
-            card = await self._cards(reply.skus[0])
-            if card is not None:
-                session.selected_skus = list(reply.skus)
-                if card.sku != current:
-                    enter(session, "identified", funnel="identified")
-                    # The model's words go before the card; the offline agent's under it.
-                    if answer.source == "model":
-                        return [Reply(reply.text), await self._card(card)]
-                    return [await self._card(card, note=reply.text)]
+        return await self._render(chat, reply, model=answer.source == "model")
+
+    async def _render(self, chat: Chat, reply: AgentReply, *, model: bool) -> list[Reply]:
+        """The agent's reply as messages: every card, price and stock line from the database."""
+        session = chat.session
+        if reply.options:
+            cards = [c for c in [await self._cards(s) for s in reply.options] if c and c.active]
+            if cards:
+                session.selected_skus = [c.sku for c in cards]
+                rows = [
+                    [(f"{c.name} — {format_uah(c.price)}", callbacks.show(c.sku))] for c in cards
+                ]
+                rows.append([("👩‍💼 Менеджер", callbacks.MANAGER)])  # none of these: a person
+                return [Reply(reply.text, buttons=buttons(*rows))]
+        card = await self._cards(reply.skus[0]) if reply.skus else None
+        if card is None or not card.active or reply.topics:
+            return [Reply(reply.text)]
+        current = session.selected_skus[0] if session.selected_skus else None
+        session.selected_skus = [card.sku]
+        if reply.intent == "order":
+            return await self._order(chat, card, reply.size, reply.colour)
+        if reply.intent == "stock":
+            return [Reply(reply.text, buttons=self._stock_buttons(card, reply))]
+        if reply.card or card.sku != current:
+            enter(session, "identified", funnel="identified")
+            # The model's words go before the card; the offline agent's price line is on it.
+            if model and reply.text:
+                return [Reply(reply.text), await self._card(card)]
+            if reply.text and (reply.size or reply.colour):  # the variant named: its stock too
+                stock = Reply(reply.text, buttons=self._stock_buttons(card, reply))
+                return [await self._card(card), stock]
+            return [await self._card(card)]
         return [Reply(reply.text)]
 
-    async def _act(self, chat: Chat, answer: TextAnswer) -> list[Reply]:
-        """Run the model's tool on the real services; every figure comes from the card."""
-        card = await self._cards(answer.reply.skus[0])
-        if card is None or not card.active:
-            return []
-        chat.session.selected_skus = [card.sku]
-        size = next((s for s in card.sizes if s.casefold() == (answer.size or "").casefold()), None)
-        colour = next(
-            (c for c in card.colours if c.casefold() == (answer.colour or "").casefold()), None
-        )
-        if answer.action == "check_stock":
-            return [Reply(f"{card.name} — {format_uah(card.price)}. {stock_line(card)}")]
+    @staticmethod
+    def _stock_buttons(card: Product, reply: AgentReply) -> tuple[tuple[Button, ...], ...]:
+        size, colour = reply.size, reply.colour
+        if (
+            size
+            and colour
+            and any(
+                v.size == size and v.colour == colour and v.available > 0 for v in card.variants
+            )
+        ):
+            return buttons(
+                [(f"🛒 Замовити: {colour}, {size}", callbacks.reserve(card.sku, size, colour))]
+            )
+        if sizes_in_stock(card):
+            return buttons([("🛒 Замовити", callbacks.choose_size(card.sku))])
+        return buttons([("👩‍💼 Менеджер", callbacks.MANAGER)])
+
+    async def _order(
+        self, chat: Chat, card: Product, size: str | None, colour: str | None
+    ) -> list[Reply]:
+        """Buying `card`: straight to the step the customer's words leave open."""
+        checkout = self._checkout
         if size is None:
-            return await self._checkout.choose_size(chat, card.sku)
-        if colour is None:
-            return await self._checkout.choose_colour(chat, card.sku, size)
-        return await self._checkout.reserve_variant(chat, card, size, colour)
+            return await checkout.choose_size(chat, card.sku)
+        available = {(v.size, v.colour) for v in card.variants if v.available > 0}
+        if colour is None or (size, colour) not in available:
+            return await checkout.choose_colour(chat, card.sku, size)
+        return await checkout.reserve_variant(chat, card, size, colour)
 
     async def _card(self, card: Product, note: str | None = None) -> Reply:
         body = f"{card.name}\nЦіна: {format_uah(card.price)}\n{stock_line(card)}"
@@ -317,10 +366,23 @@ class Conversation:
         candidates += [s for s in best.candidates if s not in candidates]
         cards = [c for c in [await self._cards(s) for s in candidates[:3]] if c and c.active]
         if cards and best.confidence >= self._settings.low_confidence:
+            other = ("Ні, інше — покликати менеджера", callbacks.MANAGER)
+            if len(cards) == 1:  # one candidate: its card, asked about, not a list of one
+                [one] = cards
+                chat.session.selected_skus = [one.sku]
+                rows = [[("🛒 Так, замовити", callbacks.choose_size(one.sku))]]
+                if not sizes_in_stock(one):
+                    rows = [[("Так, це він", callbacks.show(one.sku))]]
+                body = (
+                    f"Схоже, це {one.name}. Так?\nЦіна: {format_uah(one.price)}\n{stock_line(one)}"
+                )
+                photo = await self._photo(one.sku)
+                return [Reply(body, photo=photo, buttons=buttons(*rows, [other]))]
             photos = tuple(p for p in [await self._photo(c.sku) for c in cards] if p)
             rows = [[(f"{c.name} — {format_uah(c.price)}", callbacks.show(c.sku))] for c in cards]
-            rows.append([("Ні, інше — покликати менеджера", callbacks.MANAGER)])
-            return [Reply("Це один із цих товарів?", buttons=buttons(*rows), album=photos)]
+            rows.append([other])
+            album = photos if len(photos) >= 2 else ()  # an album needs two photos
+            return [Reply("Це один із цих товарів?", buttons=buttons(*rows), album=album)]
         # The model's own words: no price or promise of its making reaches the customer.
         question = guard_model_text(best.question, cards)[0] if best.question else ""
         if question:
@@ -361,12 +423,14 @@ class Conversation:
             f"{history}\n\nВідповідайте реплаєм на це повідомлення; /bot — повернути боту."
         )
         opened = await self._handoffs.open(chat.chat_id, level, reason, summary)
-        if not self._staffed:
+        if not self.staffed:
             # Nobody reads a manager chat: recorded and closed at once, so the bot answers on.
             if opened:
                 await self._handoffs.close(chat.chat_id, NO_MANAGER_CHAT)
             logger.warning("hand-off in chat %s with no KRAMAR_MANAGER_CHAT_ID", chat.chat_id)
-            return [Reply(reach_the_shop(self._settings.shop_contacts))]
+            shop = await self._shop() if self._shop is not None else None
+            contacts = shop_texts.reach_line(shop) or self._settings.shop_contacts
+            return [Reply(reach_the_shop(contacts))]
         chat.handed_off = True
         if not opened:  # already with the managers: no second page
             return [Reply(WITH_MANAGER)]

@@ -45,3 +45,51 @@ def stock_line(card: Product) -> str:
 def card_summary(card: Product) -> str:
     """One paragraph: name, price, and what is in stock."""
     return f"{card.name} — {format_uah(card.price)}. {stock_line(card)}"
+
+
+def _listed(values: list[str]) -> str:
+    return ", ".join(values)
+
+
+def stock_answer(
+    card: Product, size: str | None, colour: str | None, *, missing_size: str | None = None
+) -> str:
+    """The answer to "is it there in this size and colour?", from available stock:
+    "Худі «Вайб», сірий, M — є." or "Худі «Вайб», чорний, XL — немає. Є: чорний — S, M; XL —
+    сірий." `missing_size`: a size asked for that the product is not made in."""
+    if missing_size is not None:
+        sizes = sizes_in_stock(card)
+        tail = f" Є розміри: {_listed(sizes)}." if sizes else " Зараз немає жодного розміру."
+        return f"{card.name}: розміру {missing_size} немає.{tail}"
+    if size is None and colour is None:
+        return f"{card.name}. {stock_line(card)}"
+    available = {(v.size, v.colour) for v in card.variants if v.available > 0}
+    asked = ", ".join(x for x in (colour, size) if x)
+    if size is not None and colour is not None:
+        if (size, colour) in available:
+            return f"{card.name}, {asked} — є."
+        other_sizes = [s for s in sizes_in_stock(card) if (s, colour) in available]
+        other_colours = colours_in_stock(card, size)
+        offers = []
+        if other_sizes:
+            offers.append(f"{colour} — {_listed(other_sizes)}")
+        if other_colours:
+            offers.append(f"{size} — {_listed(other_colours)}")
+        if not offers and sizes_in_stock(card):
+            offers.append(stock_line(card).removeprefix("Є "))
+        tail = f" Є: {'; '.join(offers)}." if offers else " Зараз немає в наявності."
+        return f"{card.name}, {asked} — немає.{tail}"
+    if size is not None:
+        colours = colours_in_stock(card, size)
+        if colours:
+            return f"{card.name}, {size} — є: {_listed(colours)}."
+        sizes = sizes_in_stock(card)
+        tail = f" Є розміри: {_listed(sizes)}." if sizes else " Зараз немає в наявності."
+        return f"{card.name}, {size} — немає.{tail}"
+    assert colour is not None
+    sizes = [s for s in sizes_in_stock(card) if (s, colour) in available]
+    if sizes:
+        return f"{card.name}, {colour} — є розміри: {_listed(sizes)}."
+    colours = colours_in_stock(card)
+    tail = f" Є кольори: {_listed(colours)}." if colours else " Зараз немає в наявності."
+    return f"{card.name}, {colour} — немає.{tail}"

@@ -758,8 +758,8 @@ def sentences(text: str) -> list[tuple[int, int]]:
 def allowed_prices(cards: Iterable[Product], *, shop: Iterable[Decimal] = ()) -> set[Decimal]:
     """The amounts a model may name: the database prices of the products in context.
 
-    `shop` is the hook for amounts the shop itself states (e.g. delivery prices from the shop
-    section, once it exists); today nothing passes any.
+    `shop`: the amounts the shop section states (delivery prices, free-delivery thresholds,
+    payment fees: `Shop.amounts()`), so a delivery price is true only when it is written there.
     """
     return {Decimal(p).quantize(CENT) for p in [*(c.price for c in cards), *shop]}
 

@@ -26,20 +26,13 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# The offline agent's and the model schema's older intent names, in the contract's words.
-LEGACY_INTENTS = {"availability": "stock", "sizes": "stock", "unknown": "other"}
-
-
-def contract_intent(intent: str) -> str:
-    """An agent's intent in the words of GUIDE.md's shared contract."""
-    return LEGACY_INTENTS.get(intent, intent)
-
 
 @dataclass(frozen=True)
 class Said:
     intent: str
     shown: str | None
-    """The product whose card the chat would show (the reply's first SKU), if any."""
+    """The product the reply names (a card, a price or a stock answer about it), if any; a
+    choice of products offered as buttons names none."""
     handoff: bool
     source: str
     top3: tuple[str, ...]
@@ -56,11 +49,12 @@ async def run_text(services: Services, cases: list[TextCase], meter: Meter) -> l
         hits = [] if case.context else await retrieve(factory, embedder, case.text, k=3)
         if problem_in(case.text) is not None:  # the engine hands these to a person first
             return Said("complaint", None, True, "rules", _skus(hits), _score(hits), "")
-        answer = await services.agent.respond(case.text, current_sku=case.context)
+        focus = [case.context] if case.context else []
+        answer = await services.agent.respond(case.text, focus=focus)
         reply = answer.reply
-        shown = reply.skus[0] if reply.skus and not reply.escalate else None
+        shown = reply.skus[0] if reply.skus and not reply.escalate and not reply.topics else None
         return Said(
-            contract_intent(reply.intent),
+            reply.intent,
             shown,
             reply.escalate,
             answer.source,

@@ -7,7 +7,8 @@ keyed by their file names (`KR-KS-001.png`: a ConfigMap key cannot hold a `/`, s
 --from-file=products_master.yaml --from-file=photos/` makes exactly that. Photos given as http(s)
 URLs need nothing here; a photo path found nowhere else is the one already stored under that path
 (uploaded earlier), so a catalog past the 1 MiB ConfigMap limit can keep its photos in the
-database. Everything here is pure: no API calls, no database.
+database. The shop section (delivery, payment, returns, ...) is a `shop:` key of the catalog file
+or a `shop.yaml` key of the ConfigMap. Everything here is pure: no API calls, no database.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 LABEL = "kramar.io/catalog"
 PRUNE = "kramar.io/prune"
 CATALOG_KEYS = ("products_master.yaml", "products_master.yml", "products_master.csv")
+SHOP_KEY = "shop.yaml"
 
 
 class SourceError(ValueError):
@@ -42,11 +44,16 @@ class CatalogSource:
     prune: bool
     digest: str
     ignored: tuple[str, ...] = ()  # data keys that are neither the catalog nor photos
+    shop: bytes | None = None  # the shop.yaml key, when the section is not in the catalog file
 
     @property
     def file_name(self) -> str:
         """How problems name the file: `<namespace>/<name>/<key>`, as in `file:line: ...`."""
-        return f"{self.source.removeprefix('configmap/')}/{self.key}"
+        return self.file_name_of(self.key)
+
+    def file_name_of(self, key: str) -> str:
+        """How problems name one key of the ConfigMap: `<namespace>/<name>/<key>`."""
+        return f"{self.source.removeprefix('configmap/')}/{key}"
 
 
 def catalog_source(
@@ -73,6 +80,7 @@ def catalog_source(
         raise SourceError(f"more than one catalog in the ConfigMap: {', '.join(present)}")
     key = present[0]
     content = text[key].encode() if key in text else binary.pop(key)
+    shop = text[SHOP_KEY].encode() if SHOP_KEY in text else binary.pop(SHOP_KEY, None)
     prune = (annotations or {}).get(PRUNE, "").strip().lower() == "true"
     return CatalogSource(
         source=f"configmap/{namespace}/{name}",
@@ -80,12 +88,15 @@ def catalog_source(
         content=content,
         photos=binary,
         prune=prune,
-        digest=_digest(key, content, binary, prune),
-        ignored=tuple(sorted(k for k in text if k != key)),
+        digest=_digest(key, content, binary, prune, shop),
+        ignored=tuple(sorted(k for k in text if k not in (key, SHOP_KEY))),
+        shop=shop,
     )
 
 
-def _digest(key: str, content: bytes, photos: Mapping[str, bytes], prune: bool) -> str:
+def _digest(
+    key: str, content: bytes, photos: Mapping[str, bytes], prune: bool, shop: bytes | None
+) -> str:
     """sha256 of everything an import reads from the ConfigMap, and nothing else."""
     manifest = {
         "key": key,
@@ -93,4 +104,6 @@ def _digest(key: str, content: bytes, photos: Mapping[str, bytes], prune: bool) 
         "photos": {name: hashlib.sha256(value).hexdigest() for name, value in photos.items()},
         "prune": prune,
     }
+    if shop is not None:  # absent: the digest of a ConfigMap without it stays what it was
+        manifest["shop"] = hashlib.sha256(shop).hexdigest()
     return hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()

@@ -21,6 +21,7 @@ from app.catalog.sources import imported_hash, record_import
 from app.db import migrate
 from app.rag.indexer import reindex
 from app.vision.pipeline import catalog_photo_hasher
+from kramar_operator.source import SHOP_KEY
 
 if TYPE_CHECKING:
     from app.catalog.importer import ImportPlan
@@ -87,6 +88,7 @@ async def sync_source(runtime: Runtime, source: CatalogSource) -> SyncResult | N
         stored=stored,
         max_catalog_bytes=settings.max_catalog_bytes,
         max_photo_bytes=settings.max_photo_bytes,
+        shop=None if source.shop is None else (source.file_name_of(SHOP_KEY), source.shop),
     )
     plan = await import_catalog(
         db.session_factory,

@@ -27,6 +27,10 @@ def bot_settings(database_url, telegram, **overrides):
             album_wait_seconds=0.3,
             poll_interval_seconds=0.1,
             lease_seconds=5,
+            # One turn per message, and no holding message when a loaded machine makes a turn
+            # slow: tests count the answers. Both are tested in test_alive.py.
+            burst_max=1,
+            holding_seconds=0,
         ),
         "public_url": "https://shop.example",
         "manager_chat_id": MANAGERS,

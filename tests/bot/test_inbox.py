@@ -337,3 +337,33 @@ async def test_an_outage_is_retried_with_back_off(db, make_inbox):
     assert calls == [1, 2, 3] and told == []
     async with db.connect() as conn:
         assert await conn.scalar(text("SELECT status FROM telegram_inbox")) == "done"
+
+
+async def test_text_messages_sent_while_a_turn_runs_are_claimed_as_one_burst(make_inbox):
+    """Every extra message was its own turn: "ало?" after a question got an answer of its own."""
+    inbox = make_inbox(worker_id="w", burst_max=3, album_wait_seconds=0)
+    await inbox.put(message(1, 10, "скільки коштує доставка?"))
+    [running] = await inbox.claim(5)
+    for update_id, said in [(2, "ало?"), (3, "а оплата?"), (4, "є хто?"), (5, "ну")]:
+        await inbox.put(message(update_id, 10, said))
+    assert await inbox.claim(5) == []  # the chat's turn still runs
+    await inbox.done(running)
+
+    [burst] = await inbox.claim(5)
+    assert burst.update_ids == [2, 3, 4] and burst.kind == "message"  # burst_max: 3
+    await inbox.done(burst)
+    assert [c.update_ids for c in await inbox.claim(5)] == [[5]]
+
+
+async def test_a_burst_stops_at_anything_but_text_and_never_joins_a_group(make_inbox):
+    inbox = make_inbox(worker_id="w", burst_max=10, album_wait_seconds=0)
+    await inbox.put(message(1, 10, "шукаю худі"))
+    await inbox.put(message(2, 10, "ось таке", photo=[]))
+    await inbox.put(message(3, 10, "чорне"))
+    for update_id in (4, 5):  # the managers' chat: each reply is its own
+        reply = message(update_id, -100, "так")
+        reply["message"]["chat"]["type"] = "supergroup"
+        await inbox.put(reply)
+
+    claimed = {c.chat_key: c.update_ids for c in await inbox.claim(5)}
+    assert claimed == {10: [1], -100: [4]}

@@ -17,7 +17,7 @@ PURCHASE = [
     "1",  # 🛒 Замовити
     "1",  # size S
     "1",  # пудровий
-    "/contact +380 67 123 45 67",
+    "/contact +380 67 123 45 67 Олена",
     "1",  # Нова Пошта
     "Львів, 12",
     "1",  # ✅ Підтвердити
@@ -84,3 +84,32 @@ async def test_two_terminal_chats_at_once_keep_their_own_reservations(settings, 
             )
         ).all()
     assert [tuple(r) for r in rows] == [(11, "KR-JN-001"), (12, "KR-JK-001")]
+
+
+async def test_the_terminal_plays_the_manager_and_hands_the_chat_back(settings, demo_catalog):
+    """After a hand-off nothing brought the bot back in `kramar chat`, and nobody could answer
+    as the manager: `/manager TEXT` answers the customer, `/bot` gives the chat back."""
+    import io
+
+    from app.bot.terminal import TerminalChat, terminal_settings
+    from app.services import open_services
+
+    out = io.StringIO()
+    async with open_services(terminal_settings(settings)) as services:
+        chat = TerminalChat(services, out)
+        await chat.say("/manager добрий день")  # nothing was handed over yet
+        assert "менеджерам ще нічого не надходило" in out.getvalue()
+        await chat.say("покличте менеджера")
+        assert "[крамар → менеджерам]" in out.getvalue()
+        await chat.say("/manager Добрий день! Я Оксана, чим допомогти?")
+        await chat.say("а ви ще тут?")  # with the manager: relayed, the bot keeps quiet
+        await chat.say("/bot")
+        before = len(out.getvalue())
+        await chat.say("скільки коштує доставка?")
+        answer = out.getvalue()[before:]
+
+    printed = out.getvalue()
+    assert "[крамар] Добрий день! Я Оксана, чим допомогти?" in printed
+    assert "[крамар → менеджерам] Клієнт: а ви ще тут?" in printed
+    assert "Розмову повернуто боту" in printed
+    assert answer.startswith("[крамар] Доставка:") and "Нова Пошта" in answer

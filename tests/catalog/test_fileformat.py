@@ -92,7 +92,10 @@ def test_all_problems_of_a_file_are_reported_in_line_order(tmp_path):
     problems = problems_of(path)
 
     assert [p.split(":")[1] for p in problems] == ["5", "9", "11"]
-    assert problems[2] == f"{path}:11: extra: unknown top-level key; only `products` is allowed"
+    assert (
+        problems[2]
+        == f"{path}:11: extra: unknown top-level key; only `products` and `shop` are allowed"
+    )
 
 
 def test_a_file_without_products_is_refused(tmp_path):

@@ -9,7 +9,7 @@ import pytest
 
 from app.config import LLMSettings
 from app.dialog.agent import TextAgent
-from app.llm.offline import OfflineAgent
+from app.dialog.offline import OfflineAgent
 from app.rag.embedders import HashingEmbedder
 from app.rag.search import retrieve
 from tests.dialog.conftest import Shopper, seen, shop
@@ -33,13 +33,11 @@ def answer(**fields) -> Answer:
 async def agent(services, model_chain=None) -> TextAgent:
     embedder = HashingEmbedder()
 
-    async def top(query: str, k: int) -> list[str]:
-        return [
-            hit.sku for hit in await retrieve(services.db.session_factory, embedder, query, k=k)
-        ]
+    async def top(query: str, k: int):
+        return await retrieve(services.db.session_factory, embedder, query, k=k)
 
     cards = services.product_cache.get
-    return TextAgent(model_chain, OfflineAgent(top, cards), top, cards)
+    return TextAgent(model_chain, OfflineAgent(top, cards), top, cards, shop=services.shop.get)
 
 
 async def test_a_model_reply_loses_invented_prices_and_products_outside_its_context(

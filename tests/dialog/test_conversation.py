@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from pydantic import SecretStr
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.cache.session import SessionCache, session_key
 from app.config import DialogSettings, RedisSettings
@@ -134,8 +134,13 @@ async def test_without_a_manager_chat_the_customer_learns_how_to_reach_the_shop(
     ) as services:
         olena = Shopper(services.conversation, 709)
         asked = await olena.says("покличте менеджера")
-        assert contacts in seen(asked) and for_managers(asked) == []
+        # The shop section's contacts and hours; the setting is only the fallback.
+        assert "+380 67 123 45 00" in seen(asked) and "Пн–Пт 9:00–20:00" in seen(asked)
+        assert for_managers(asked) == []
         [row] = await handoff_rows(services)
         assert (row.status, row.closed_by) == ("closed", "system:no-manager-chat")
         # The bot does not go silent: the next question is answered.
         assert "1 650 грн" in seen(await olena.says("скільки коштує KR-KS-002"))
+        async with db.begin() as conn:  # a shop whose catalog has no section
+            await conn.execute(text("DELETE FROM shop_section"))
+        assert contacts in seen(await olena.says("покличте менеджера"))

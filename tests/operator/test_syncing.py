@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from kramar_operator.runtime import Runtime
 from kramar_operator.source import catalog_source
 from kramar_operator.syncing import sync_source
@@ -19,7 +20,9 @@ from app.db.runtime import Database
 from app.observability.logs import RedactingFilter
 from app.rag.embedders import HashingEmbedder
 from app.rag.sync import IndexSync
+from app.shop.service import ShopService
 from app.vision.pipeline import features_version
+from tests.fixtures_demo import DEMO
 from tests.operator.catalogs import catalog_yaml, product
 from tests.operator.conftest import binary
 from tests.vision.customer import customer_photo
@@ -133,3 +136,49 @@ async def test_a_database_behind_the_code_is_reported_before_anything_is_read(ru
         async with db.begin() as conn:
             heads = sorted(migrate.head_revisions())
             await conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": heads[0]})
+
+
+def load_shop(path: Path) -> object:
+    from app.catalog.importer import load_catalog
+
+    return load_catalog(path, max_catalog_bytes=10**7, max_photo_bytes=10**7).shop
+
+
+def demo_shop_yaml(**changes: object) -> str:
+    shop = yaml.safe_load(DEMO.read_text(encoding="utf-8"))["shop"]
+    shop.update(changes)
+    return yaml.safe_dump({"shop": shop}, allow_unicode=True, sort_keys=False)
+
+
+async def test_the_shop_section_of_a_configmap_is_imported_from_either_key(
+    runtime, session_factory
+):
+    shop = ShopService(session_factory)
+    inside = yaml.safe_load(demo_shop_yaml())
+    data = {"products_master.yaml": yaml.safe_dump({**inside, "products": [product(1)]})}
+    first = await sync_source(runtime, catalog_source("shop", "one-file", data, None, {}))
+    assert first is not None and first.plan.shop == "added"
+    assert (await shop.get()) == load_shop(DEMO)
+
+    # A CSV-era ConfigMap: the catalog under its key, the section under shop.yaml.
+    data = {
+        "products_master.yaml": catalog_yaml([product(1)]),
+        "shop.yaml": demo_shop_yaml(hours=["Пн–Нд 10:00–19:00"]),
+    }
+    second = await sync_source(runtime, catalog_source("shop", "two-keys", data, None, {}))
+    assert second is not None and second.plan.shop == "changed"
+    stored = await shop.get()
+    assert stored is not None and stored.hours == ["Пн–Нд 10:00–19:00"]
+
+
+async def test_an_invalid_shop_yaml_key_names_its_line_and_writes_nothing(runtime, session_factory):
+    data = {
+        "products_master.yaml": catalog_yaml([product(1)]),
+        "shop.yaml": demo_shop_yaml(returns={"days": 7}),
+    }
+    with pytest.raises(CatalogFileError) as caught:
+        await sync_source(runtime, catalog_source("shop", "catalog", data, None, {}))
+    [problem] = caught.value.problems
+    assert problem.startswith("shop/catalog/shop.yaml:") and "shop.returns.days" in problem
+    assert await skus(session_factory) == []
+    assert await ShopService(session_factory).get() is None
