@@ -2,7 +2,7 @@
 counts for the overview; an index for counting the day's conversations in the inbox.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0014
 Create Date: 2026-12-02
 """
 
@@ -16,7 +16,8 @@ from sqlalchemy.dialects import postgresql
 
 revision: str = "0013"
 # down_revision is re-chained by the lead at merge
-down_revision: str | None = "0011"
+# Re-chained at merge: after 0014.
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

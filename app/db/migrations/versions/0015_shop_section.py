@@ -5,7 +5,7 @@ the catalog's own trigger function (a "stock"-kind change, which the index sync 
 every process reads the section again after an import or an admin edit.
 
 Revision ID: 0015
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-03
 """
 
@@ -19,7 +19,8 @@ from sqlalchemy.dialects import postgresql
 
 revision: str = "0015"
 # down_revision is re-chained by the lead at merge
-down_revision: str | None = "0011"
+# Re-chained at merge: after 0013.
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
