@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from litestar.types import ControllerRouterHandler
 
-    from app.bot.runtime import TelegramBot
+    from app.bot.running import TelegramBot
     from app.services import Services
 
 logger = logging.getLogger(__name__)

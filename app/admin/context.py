@@ -21,7 +21,7 @@ from app.admin.throttle import Throttle
 from app.admin.uploads import PendingUploads
 from app.admin.users import AdminUsers, Principal
 from app.bot.history import ChatHistory
-from app.bot.runtime import TelegramBot
+from app.bot.running import TelegramBot
 from app.catalog.service import CatalogService
 from app.config import Settings
 from app.dialog.engine import Conversation

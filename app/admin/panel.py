@@ -56,7 +56,7 @@ if TYPE_CHECKING:
     from litestar.stores.base import Store
     from litestar.types import BeforeMessageSendHookHandler
 
-    from app.bot.runtime import TelegramBot
+    from app.bot.running import TelegramBot
     from app.config import Settings
     from app.services import Services
 

@@ -11,11 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aiogram.types import Message
 from sqlalchemy import select
 
 from app.bot.inbox import message_of
-from app.bot.media import download
 from app.bot.models import InboxUpdate
 
 if TYPE_CHECKING:
@@ -87,4 +85,9 @@ class ChatHistory:
         message = None if payload is None else message_of(payload)
         if message is None:
             return None
+        # aiogram only when a photo is shown: a panel with no bot must not load it at start-up.
+        from aiogram.types import Message
+
+        from app.bot.media import download
+
         return await download(bot, Message.model_validate(message, context={"bot": bot}), limit)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import aiohttp
 from aiogram.exceptions import TelegramAPIError
 
+from app.bot.download_errors import DownloadFailedError
 from app.bot.failures import is_transient
 from app.vision.errors import ImageRejectedError, ImageTooLargeError
 from app.vision.intake import check_declared_size
@@ -27,16 +28,14 @@ if TYPE_CHECKING:
     from aiogram import Bot
     from aiogram.types import Message
 
+__all__ = ["DownloadFailedError", "download", "file_of"]
+
 logger = logging.getLogger(__name__)
 
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
 CHUNK_BYTES = 64 * 1024
 RETRY_DELAY = 1.0
 """Seconds before the one retry of a download that failed for an outage (5xx, timeout)."""
-
-
-class DownloadFailedError(Exception):
-    """Telegram did not hand over the file (getFile refused, the file route 4xx/5xx, timeout)."""
 
 
 def file_of(message: Message, limit: int) -> tuple[str, int | None] | None:

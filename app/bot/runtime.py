@@ -19,7 +19,6 @@ import os
 import socket
 import time
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -39,6 +38,7 @@ from app.bot.flood import FloodLimiter
 from app.bot.handlers import build_router
 from app.bot.inbox import Claimed, Inbox, InboxUnavailableError, customer_chat, listen
 from app.bot.outgoing import Outgoing
+from app.bot.running import TelegramBot
 from app.bot.sender import Sender
 from app.bot.updates import RejectedUpdateError, accept
 from app.bot.worker import InboxWorker
@@ -95,15 +95,6 @@ def api_server(url: str) -> TelegramAPIServer:
 
 def webhook_url(public_url: str) -> str:
     return public_url.rstrip("/") + WEBHOOK_PATH
-
-
-@dataclass(frozen=True)
-class TelegramBot:
-    bot: Bot
-    dispatcher: Dispatcher
-    inbox: Inbox
-    worker: InboxWorker
-    outgoing: Outgoing
 
 
 async def process_update(bot: Bot, dispatcher: Dispatcher, work: Claimed) -> None:

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiogram.types import Update
 from pydantic import ValidationError
 
 from app.inputs import BIGINT_MAX
+
+if TYPE_CHECKING:
+    from aiogram.types import Update
 
 BIGINT_MIN = -(2**63)
 MAX_DEPTH = 32
@@ -87,6 +89,8 @@ def accept(update: Any) -> dict[str, Any]:
             f"nested deeper than {MAX_DEPTH} levels", str(update_id)
         ) from None
     try:
+        from aiogram.types import Update  # imported by the first update: start-up stays light
+
         parsed = Update.model_validate(cleaned)
     except ValidationError as error:
         first = error.errors(include_url=False)[0]

@@ -103,14 +103,19 @@ class _Stamp:
     features_version: str | None
 
 
+REFRESH_WAIT_SECONDS = 2.0
+"""How long a photo waits for a refresh under way before the previous index answers it."""
+
+
 class CatalogPhotoIndex:
     """The hash index and the feature index of active products' photos, kept current.
 
     Keyed on `photo_index_state.version`, which triggers move only when photos, or the SKU or
     `active` of their products, change: a stock change or a reservation moves the catalog
     version but does not touch this index. When the catalog version moves, one small query
-    reads the photo version; when that moved, a refresh runs in the background and the previous
-    index keeps serving (every match is checked against the product card anyway). A refresh
+    reads the photo version; when that moved, a refresh runs in the background; a photo waits
+    for it up to `REFRESH_WAIT_SECONDS`, then the previous index serves (every match is checked
+    against the product card anyway). A refresh
     loads only photos that are new or changed and drops the ones gone. The first build (at
     start-up, see `refresh`) is waited for.
     """
@@ -121,9 +126,12 @@ class CatalogPhotoIndex:
         version: CatalogVersion,
         *,
         feature_memory_bytes: int = 96 << 20,
+        refresh_wait_seconds: float = REFRESH_WAIT_SECONDS,
     ) -> None:
         self._session_factory = session_factory
         self._version = version
+        self.refresh_wait_seconds = refresh_wait_seconds
+        """How long a photo waits for a refresh under way (0: never)."""
         self._hashes = PhotoIndex()
         self._features = FeatureIndex(load_vocabulary(), FeatureStore(feature_memory_bytes))
         self._stamps: dict[int, _Stamp] = {}
@@ -149,6 +157,11 @@ class CatalogPhotoIndex:
             self._seen_catalog = catalog
             if await self._read_photo_version() != self._photo_version:
                 self._schedule()
+        task = self._task
+        if task is not None and not task.done() and self._photo_version is not None:
+            # A small change (the photo a manager just uploaded) is answered from the new index;
+            # a long rebuild is not waited for: the previous generation serves meanwhile.
+            await asyncio.wait({task}, timeout=self.refresh_wait_seconds)
         return self._hashes, self._features
 
     def start(self) -> None:

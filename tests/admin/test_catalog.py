@@ -61,7 +61,7 @@ async def test_a_price_changed_in_the_panel_is_in_the_api_and_the_bots_next_repl
 async def test_stock_changed_inline_is_what_the_bot_answers_next(owner, client, telegram):
     customer = Customer(client, telegram, 602)
     [yes] = await customer.says("є KR-KS-002 в розмірі M?")
-    assert "(розмір M) є в наявності" in said(yes)
+    assert "M — є: графітовий" in said(yes)
     row = await owner.htmx(
         f"{PRODUCT}/stock", {"size": "M", "colour": "графітовий", "on_hand": "0"}
     )
@@ -70,7 +70,8 @@ async def test_stock_changed_inline_is_what_the_bot_answers_next(owner, client, 
     card = (await client.get("/api/v1/products/KR-KS-002")).json()
     assert {(v["size"], v["available"]) for v in card["variants"] if v["size"] == "M"} == {("M", 0)}
     answer = await customer.says("є KR-KS-002 в розмірі M?")
-    assert answer and not any("(розмір M) є в наявності" in said(m) for m in answer)
+    assert answer and not any("M — є" in said(m) for m in answer)
+    assert any("немає" in said(m) for m in answer)
 
 
 async def test_on_hand_and_reserved_are_shown_apart(owner, client, telegram):

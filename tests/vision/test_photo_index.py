@@ -108,6 +108,7 @@ async def test_a_new_photo_is_loaded_in_the_background_while_the_old_index_serve
     photo = customer_photo("KR-JK-003.png")
     assert (await identifier.identify(photo)).sku is None
     _, before = await index.current()
+    index.refresh_wait_seconds = 0  # as if the refresh took longer than a photo may wait
 
     await import_catalog(session_factory, items, photo_hasher=HASHER)  # the jackets come back
     served = await identifier.identify(photo)  # answered by the old generation
@@ -119,6 +120,22 @@ async def test_a_new_photo_is_loaded_in_the_background_while_the_old_index_serve
     assert len(after) == len(before) + 5
     assert index.last_loaded == 5  # only the photos that changed were read
     assert (found.sku, found.source) == ("KR-JK-003", "features")
+
+
+async def test_a_photo_added_just_now_is_found_by_the_next_photo(demo, session_factory):
+    # A small refresh is waited for: the photo a manager uploads is identified at once.
+    identifier, index = demo
+    items = demo_items()
+    without_jackets = [i for i in items if not i.product.sku.startswith("KR-JK")]
+    await import_catalog(session_factory, without_jackets, photo_hasher=HASHER, prune=True)
+    await index.refresh()
+    photo = customer_photo("KR-JK-003.png")
+    assert (await identifier.identify(photo)).sku is None
+
+    await import_catalog(session_factory, items, photo_hasher=HASHER)
+    found = await identifier.identify(photo)
+
+    assert found.sku == "KR-JK-003"
 
 
 async def test_a_deactivated_product_leaves_the_feature_index(demo, session_factory):

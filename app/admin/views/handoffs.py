@@ -24,7 +24,7 @@ from litestar.response import Template
 from app.admin.context import PanelDep, client_address, provide_catalog, provide_panel
 from app.admin.pages import page, see_other
 from app.admin.views.forms import Form
-from app.bot.media import DownloadFailedError
+from app.bot.download_errors import DownloadFailedError
 from app.catalog.errors import ProductNotFoundError
 from app.catalog.schemas import SKU_PATTERN
 from app.catalog.service import CatalogService

@@ -17,9 +17,9 @@ from app.admin.context import PanelDep, client_address, provide_panel
 from app.admin.messages import STATUS_ACTIONS, STATUS_NAMES
 from app.admin.pages import page, see_other
 from app.admin.views.forms import Form
-from app.bot.handlers.manager import CUSTOMER_NOTICE
 from app.inputs import BIGINT_MAX, INT32_MAX
 from app.orders import schemas
+from app.orders.notices import CUSTOMER_NOTICE
 from app.orders.status import TRANSITIONS, DeliveryMethod, OrderStatus
 
 logger = logging.getLogger(__name__)

@@ -10,6 +10,7 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message, User
 
 from app.orders.errors import OrderError
+from app.orders.notices import CUSTOMER_NOTICE
 from app.orders.service import OrderService, manager
 from app.orders.status import OrderStatus
 
@@ -18,13 +19,6 @@ if TYPE_CHECKING:
     from app.dialog.engine import Conversation
 
 logger = logging.getLogger(__name__)
-
-CUSTOMER_NOTICE = {
-    OrderStatus.CONFIRMED: "Ваше замовлення {number} підтверджено ✅",
-    OrderStatus.PAID: "Оплату замовлення {number} отримано, дякуємо! 💳",
-    OrderStatus.SHIPPED: "Замовлення {number} відправлено 🚚",
-    OrderStatus.CANCELLED: "Замовлення {number} скасовано. Якщо це помилка — напишіть нам.",
-}
 
 
 def _who(user: User | None) -> str:
