@@ -133,7 +133,7 @@ class LinkSettings(BaseModel):
     api_key: SecretStr = SecretStr("")
     """API key of the provider."""
     timeout: float = Field(default=20.0, gt=0)
-    """Seconds one HTTP request to this link may take."""
+    """Seconds one HTTP request to this link may take, its whole answer included."""
     max_retries: int = Field(default=2, ge=0, le=10)
     """Retries after a retryable failure (timeout, 429, 5xx, connection error), after the first."""
     input_usd_per_mtok: float = Field(default=0.0, ge=0)
