@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -106,6 +106,7 @@ class Stack:
         self.workers = workers
         self.lease_seconds = lease_seconds
         self.settings = settings
+        self._postgres_restarted = False
         self.web: Process
         self.worker: Process
         self.database_url: URL
@@ -172,6 +173,9 @@ class Stack:
                 process.stop()
         self.telegram.stop()
         self.redis.close()
+        if self._postgres_restarted:
+            # pgserver knows the first postmaster only: it would leave this one running.
+            self._pg_ctl("-m", "fast", "stop")
         self.postgres.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -179,7 +183,23 @@ class Stack:
 
     def stop_postgres(self) -> None:
         """Stop the database server (fast shutdown: open connections are cut)."""
-        self.postgres._server.stop()
+        self._pg_ctl("-m", "fast", "stop")
+        self._postgres_restarted = True
 
     def start_postgres(self) -> None:
-        self.postgres._server.start()
+        """Start it again on the same data and socket, as pgserver does."""
+        socket_dir = self.database_url.query["host"]
+        # pg_ctl runs as pgserver's system user: its own log file is one it may write.
+        log = str(self._pgserver().log)
+        self._pg_ctl("-o", '-h ""', "-o", f"-k {socket_dir}", "-l", log, "start")
+
+    def _pgserver(self) -> Any:
+        from pgserver import get_server  # type: ignore[attr-defined]
+
+        return get_server(str(self.postgres._server.pgdata), cleanup_mode="stop")
+
+    def _pg_ctl(self, *args: str) -> None:
+        from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
+
+        server = self._pgserver()
+        pg_ctl(["-w", *args], pgdata=server.pgdata, user=server.system_user, timeout=30)
