@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
+from app.dialog.leaks import LeakGuard
 from app.dialog.truth import guard_model_text
 from app.llm.offline import AgentReply, OfflineAgent
 from app.rag.context import build_context
@@ -40,6 +41,8 @@ INSTRUCTIONS = (
     "get_product (skus), check_stock (skus, size, colour), add_to_order (skus, size, colour — "
     "коли клієнт обрав), escalate.\n\nЕтап розмови: {stage}.\nТовари:\n{context}"
 )
+# The instructions' fixed part (before the stage and the products): a reply repeating it leaks.
+LEAKS = LeakGuard(INSTRUCTIONS.split("{stage}", 1)[0])
 HISTORY_TURNS = 6
 Action = Literal[
     "none", "search_products", "get_product", "check_stock", "add_to_order", "escalate"
@@ -154,6 +157,9 @@ class TextAgent:
         reply_text, dropped = guard_model_text(answer.reply, cards)
         if dropped:
             logger.info("removed %d sentence(s) with figures the catalog does not have", dropped)
+        reply_text, leaked = LEAKS.strip(reply_text)
+        if leaked:
+            logger.warning("removed %d sentence(s) repeating the instructions or a secret", leaked)
         if not reply_text:
             reply_text = "Ось що є в каталозі:" if chosen else "Підкажіть, будь ласка, детальніше?"
         intent = "unknown" if answer.intent == "other" else answer.intent
