@@ -16,13 +16,18 @@ import os
 import time
 from typing import TYPE_CHECKING
 
+import httpx
+from sqlalchemy import text
+
 from app.config import DatabaseSettings
 from app.db.engine import create_engine
-from tests.reliability.load import Telegram, outcome, plan, wait_drained
-from tests.reliability.stack import Stack
+from tests.reliability.load import WEBHOOK, Telegram, outcome, plan, wait_drained
+from tests.reliability.stack import HEADERS, Stack
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
+
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
     from tests.reliability.load import Outcome, Plan
 
@@ -114,3 +119,47 @@ async def test_a_postgres_restart_mid_load_is_503_then_redelivered_and_loses_not
     print(f"webhook answers while Postgres was down: {sorted(set(map(str, refused)))}")
     result.assert_clean()
     assert refused and set(refused) <= {503}, refused
+
+
+async def test_a_reply_sent_while_postgres_is_away_is_not_sent_again():
+    # The reply goes out while the database is down for longer than the lease: the turn cannot
+    # be marked done, and its lease runs out. It must be marked once the database is back, not
+    # taken up again and answered twice.
+    with Stack(workers=2, lease_seconds=2) as stack:
+        engine = create_engine(stack.database_url, DatabaseSettings())
+        try:
+            stack.telegram.delay("sendMessage", 1.0)
+            update = stack.telegram.message_update(4242, "/help")
+            async with httpx.AsyncClient(base_url=stack.web.base) as client:
+                response = await client.post(WEBHOOK, json=update, headers=HEADERS)
+            assert response.status_code == 200
+            async with asyncio.timeout(20):
+                while not await _claimed(engine, update["update_id"]):  # noqa: ASYNC110 (a row in another process)
+                    await asyncio.sleep(0.05)
+            await asyncio.to_thread(stack.stop_postgres)
+            await asyncio.to_thread(stack.telegram.wait_for, 1, 10)
+            await asyncio.sleep(2 * stack.lease_seconds)
+            await asyncio.to_thread(stack.start_postgres)
+            await wait_drained(engine, 1, 30)
+            await asyncio.sleep(2 * stack.lease_seconds)  # a second run would have answered
+            async with engine.connect() as conn:
+                status, attempts = (
+                    await conn.execute(
+                        text("SELECT status, attempts FROM telegram_inbox WHERE update_id = :u"),
+                        {"u": update["update_id"]},
+                    )
+                ).one()
+        finally:
+            await engine.dispose()
+    texts = [s.text for s in stack.telegram.sent(4242)]
+    assert (status, attempts) == ("done", 1)
+    assert texts and len(texts) == len(set(texts)), texts
+
+
+async def _claimed(engine: AsyncEngine, update_id: int) -> bool:
+    async with engine.connect() as conn:
+        row = await conn.execute(
+            text("SELECT locked_by IS NOT NULL FROM telegram_inbox WHERE update_id = :u"),
+            {"u": update_id},
+        )
+        return bool(row.scalar())
