@@ -25,13 +25,19 @@ async def test_a_burst_of_chats_is_answered_exactly_once_in_order():
     with Stack() as stack:
         engine = create_engine(stack.database_url, DatabaseSettings())
         try:
+            before = (stack.web.rss_kib(), stack.worker.rss_kib())
             telegram = Telegram(stack.telegram, stack.web.base)
             await telegram.run(script.chats)
             await wait_drained(engine, script.updates, 120 + script.updates * 0.2)
+            after = (stack.web.rss_kib(), stack.worker.rss_kib())
             result = await outcome(engine, telegram, script)
         finally:
             await engine.dispose()
     print(f"\nload: {CHATS} chats × {PER_CHAT} updates\n{result.table()}")
+    print(
+        f"memory (RSS) web {before[0] // 1024} → {after[0] // 1024} MiB,"
+        f" worker {before[1] // 1024} → {after[1] // 1024} MiB"
+    )
     result.assert_clean()
     assert result.retries == 0, "nothing failed: no update should have needed a redelivery"
 
