@@ -27,21 +27,16 @@ ROUNDS = 2
 
 @contextmanager
 def checkout(ref: str) -> Iterator[Path]:
-    """A detached worktree of `ref` in /tmp, removed afterwards."""
-    where = Path(tempfile.mkdtemp(prefix="kramar-baseline-", dir="/tmp")) / "tree"
-    subprocess.run(
-        ["git", "worktree", "add", "--detach", str(where), ref],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
+    """The tree of `ref` exported to /tmp (`git archive`: no worktree, no change to the repo)."""
+    where = Path(tempfile.mkdtemp(prefix="kramar-baseline-", dir="/tmp"))
     try:
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", ref], cwd=ROOT, check=True, capture_output=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(where)], input=archive, check=True)
         yield where
     finally:
-        subprocess.run(
-            ["git", "worktree", "remove", "--force", str(where)], cwd=ROOT, capture_output=True
-        )
-        shutil.rmtree(where.parent, ignore_errors=True)
+        shutil.rmtree(where, ignore_errors=True)
 
 
 def run() -> list[Row]:
