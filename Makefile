@@ -2,7 +2,7 @@
 UV ?= uv
 export UV_FROZEN := 1
 
-.PHONY: help install system-deps run test lint typecheck pytest chart-docs fuzz bench photos eval clean
+.PHONY: help install system-deps run test lint typecheck pytest chart-docs fuzz bench photos eval reliability clean
 
 help:
 	@echo "make run         - serve the demo catalog at http://127.0.0.1:8000 (embedded Postgres)"
@@ -11,6 +11,7 @@ help:
 	@echo "make chart-docs  - regenerate the values table of charts/kramar/README.md"
 	@echo "make fuzz        - a long schemathesis run over the whole HTTP API (no 5xx allowed)"
 	@echo "make bench       - print the benchmark table (needs wrk)"
+	@echo "make reliability - the load, crash and outage tests at full size (tests/reliability)"
 	@echo "make eval        - the evals (evals/README.md) with the embedder comparison; report in .kramar/evals"
 
 install:
@@ -43,6 +44,11 @@ chart-docs:
 # The same test `make test` runs, with 25x the generated requests per operation.
 fuzz: install
 	KRAMAR_FUZZ_EXAMPLES=500 $(UV) run pytest tests/test_api_fuzz.py -q -s -p no:logging
+
+# The tests/reliability suite at the issue's size (2,000 updates from 200 chats); `make test`
+# runs it at a tenth. Prints the table of each run.
+reliability: install
+	RELIABILITY_SCALE=1 $(UV) run pytest tests/reliability -q -s -p no:cacheprovider
 
 bench: install
 	$(UV) run python -m benchmarks.run

@@ -41,20 +41,17 @@ def main() -> None:
 @click.option("--host", default=None, help="Address to listen on [default: KRAMAR_HOST].")
 @click.option("--port", default=None, type=int, help="Port to listen on [default: KRAMAR_PORT].")
 def serve(host: str | None, port: int | None) -> None:
-    """Serve the API (and, later, the bot) until interrupted."""
-    import uvicorn
-
+    """Serve the API and the bot until interrupted."""
     from app.server import create_app
+    from app.serving import serve as serve_http
 
     settings = get_settings()
-    uvicorn.run(
+    serve_http(
         create_app(settings),
+        settings.http,
         host=host or settings.host,
         port=port or settings.port,
         log_level=settings.log_level.lower(),
-        log_config=None,  # our handler (JSON, redaction) serves uvicorn's loggers too
-        # Longer than the usual load-balancer idle timeout (60 s), so the proxy closes first.
-        timeout_keep_alive=65,
     )
 
 

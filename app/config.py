@@ -61,6 +61,21 @@ class DatabaseSettings(BaseSettings):
     """Log every SQL statement (development only)."""
 
 
+class HttpSettings(BaseSettings):
+    """Limits `kramar serve` puts on HTTP clients (slow or oversized requests, too many)."""
+
+    model_config = _group("KRAMAR_HTTP_")
+
+    request_timeout_seconds: float = Field(default=60.0, gt=0)
+    """Seconds a client may take to send one whole request (headers and body); then 408, closed."""
+    keep_alive_seconds: int = Field(default=65, ge=1)
+    """Seconds an idle keep-alive connection stays open (longer than a proxy's usual 60 s)."""
+    max_connections: int = Field(default=1000, ge=1)
+    """Open connections per process; past it new requests get 503 at once instead of a queue."""
+    max_head_bytes: int = Field(default=64 * 1024, ge=1024)
+    """Largest request line and headers accepted, in bytes; larger is 431 and closed."""
+
+
 class RedisSettings(BaseSettings):
     """Redis for caches and sessions; unset means in-process caches."""
 
@@ -79,6 +94,8 @@ class CacheSettings(BaseSettings):
     """Seconds a product card stays cached (writes invalidate it at once)."""
     vision_ttl: int = Field(default=86400, ge=1)
     """Seconds a photo identification result stays cached."""
+    page_ttl: int = Field(default=300, ge=1)
+    """Seconds a catalog list or search page stays cached (writes invalidate it at once)."""
     session_ttl: int = Field(default=1800, ge=1)
     """Seconds of inactivity after which a chat session is forgotten (sliding)."""
     vision_max_distance: int = Field(default=6, ge=0, le=7)
@@ -123,7 +140,7 @@ class LinkSettings(BaseModel):
     api_key: SecretStr = SecretStr("")
     """API key of the provider."""
     timeout: float = Field(default=20.0, gt=0)
-    """Seconds one HTTP request to this link may take."""
+    """Seconds one HTTP request to this link may take, its whole answer included."""
     max_retries: int = Field(default=2, ge=0, le=10)
     """Retries after a retryable failure (timeout, 429, 5xx, connection error), after the first."""
     input_usd_per_mtok: float = Field(default=0.0, ge=0)
@@ -390,6 +407,7 @@ class Settings(BaseSettings):
     """Log lines as text (for a terminal) or JSON (for a log collector)."""
 
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
     vision: VisionSettings = Field(default_factory=VisionSettings)

@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                     db=services.db,
                     catalog_version=services.catalog_version,
                     product_cache=services.product_cache,
+                    page_cache=services.page_cache,
                     identifier=services.identifier,
                     orders=services.orders,
                     conversation=services.conversation,

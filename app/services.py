@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from app.activity.counts import DailyCounts
 from app.activity.vision import CountingIdentifier
 from app.cache.factory import create_backend
+from app.cache.pages import PageCache
 from app.cache.product import ProductCache
 from app.cache.session import SessionCache
 from app.cache.vision import VisionCache
@@ -65,6 +66,7 @@ class Services:
     catalog_version: CatalogVersion
     backend: CacheBackend
     product_cache: ProductCache
+    page_cache: PageCache
     identifier: PhotoIdentifier
     chain: ModelChain
     orders: OrderService
@@ -262,6 +264,7 @@ async def open_services(settings: Settings, *, seed_empty: bool = False) -> Asyn
             catalog_version=version,
             backend=backend,
             product_cache=cards,
+            page_cache=PageCache(backend, settings.cache.page_ttl, version.current),
             identifier=identifier,
             chain=chain,
             orders=orders,

@@ -18,6 +18,7 @@ import httpx
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
+    from contextlib import AbstractContextManager
 
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -53,9 +54,9 @@ def wait_http(url: str, timeout: float = 60) -> None:
 
 @contextmanager
 def process(
-    cmd: list[str], env: dict[str, str], ready_url: str
+    cmd: list[str], env: dict[str, str], ready_url: str, root: Path = ROOT
 ) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(_pinned(cmd, SERVER_CPU), env=env, cwd=ROOT)
+    proc = subprocess.Popen(_pinned(cmd, SERVER_CPU), env=env, cwd=root)
     try:
         wait_http(ready_url)
         yield proc
@@ -73,24 +74,33 @@ def kramar_env(data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-@contextmanager
-def kramar_server(companion: dict[str, str] | None = None, **extra_env: str) -> Iterator[str]:
+def kramar_server(
+    companion: dict[str, str] | None = None, **extra_env: str
+) -> AbstractContextManager[str]:
     """`kramar serve` on the demo catalog in a fresh embedded Postgres; yields the base URL.
 
     `companion`: settings of a second `kramar serve` sharing that Postgres (e.g. the inbox
     workers of a web-only first process), started after the first and stopped before it.
     """
+    return kramar_server_at(ROOT, companion, extra_env)
+
+
+@contextmanager
+def kramar_server_at(
+    root: Path, companion: dict[str, str] | None, extra_env: dict[str, str]
+) -> Iterator[str]:
+    """`kramar_server` running the `app` of the source tree `root` (a before/after row)."""
     data_dir = Path(tempfile.mkdtemp(prefix="kramar-bench-", dir="/tmp"))
     env = kramar_env(data_dir, **extra_env)
     port = free_port()
     try:
         kramar = [sys.executable, "-m", "app.cli"]
-        subprocess.run([*kramar, "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
+        subprocess.run([*kramar, "migrate"], env=env, cwd=root, check=True, capture_output=True)
         subprocess.run(
-            [*kramar, "catalog", "import"], env=env, cwd=ROOT, check=True, capture_output=True
+            [*kramar, "catalog", "import"], env=env, cwd=root, check=True, capture_output=True
         )
         base = f"http://127.0.0.1:{port}"
-        with process([*kramar, "serve", "--port", str(port)], env, f"{base}/health/ready"):
+        with process([*kramar, "serve", "--port", str(port)], env, f"{base}/health/ready", root):
             if companion is None:
                 yield base
                 return
@@ -140,6 +150,42 @@ def wrk(url: str, seconds: int = 8, connections: int = 32) -> float:
     if match is None:
         raise RuntimeError(f"cannot read wrk output:\n{out}")
     return float(match.group(1))
+
+
+def wrk_latency(url: str, seconds: int = 8, connections: int = 200) -> tuple[float, float, int]:
+    """(requests/s, p99 latency in ms, non-2xx responses) of wrk at `connections` (closed
+    loop: each connection waits for its answer, so the p99 is of answered requests)."""
+    binary = shutil.which("wrk")
+    if binary is None:
+        raise RuntimeError("wrk not found: run `make system-deps` (Debian package wrk)")
+    subprocess.run(
+        _pinned([binary, "-t1", "-c8", "-d1s", url], LOAD_CPU), check=True, capture_output=True
+    )
+    out = subprocess.run(
+        _pinned(
+            [
+                binary,
+                "-t1",
+                f"-c{connections}",
+                f"-d{seconds}s",
+                "--latency",
+                "--timeout",
+                "10s",
+                url,
+            ],
+            LOAD_CPU,
+        ),
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    if rate is None or p99 is None:
+        raise RuntimeError(f"cannot read wrk output:\n{out}")
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    scale = {"us": 1e-3, "ms": 1.0, "s": 1e3}[p99.group(2)]
+    return float(rate.group(1)), float(p99.group(1)) * scale, int(errors.group(1)) if errors else 0
 
 
 @asynccontextmanager

@@ -34,7 +34,7 @@ from app.bot.updates import RejectedUpdateError, shown_body
 from app.db.listen import listen_forever, raw_dsn
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Collection, Sequence
 
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -146,6 +146,7 @@ _CLAIM = text(
           AND i.available_at <= now()
           AND (i.locked_until IS NULL OR i.locked_until < now())
           AND i.attempts < :max_attempts
+          AND NOT (i.chat_key = ANY(CAST(:busy AS bigint[])))
           AND NOT EXISTS (
               SELECT 1 FROM telegram_inbox j
               WHERE j.status = 'pending' AND j.chat_key = i.chat_key AND j.update_id < i.update_id
@@ -352,8 +353,10 @@ class Inbox:
             await self._pool.close()
             self._pool = None
 
-    async def claim(self, limit: int) -> list[Claimed]:
-        """Take up to `limit` chats' next updates under a lease."""
+    async def claim(self, limit: int, busy: Collection[int] = ()) -> list[Claimed]:
+        """Take up to `limit` chats' next updates under a lease, none of the chats in `busy`
+        (the caller's own turns still running: one whose lease ran out while the database was
+        away is still finishing, and must not be answered a second time beside it)."""
         if limit <= 0:
             return []
         token = str(uuid.uuid4())
@@ -370,6 +373,7 @@ class Inbox:
                         "lease": self._lease,
                         "worker": self.worker_id,
                         "token": token,
+                        "busy": list(busy),
                     },
                 )
             ).all()

@@ -52,6 +52,8 @@ class InboxWorker:
         self._running: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._chats: dict[asyncio.Task[None], int] = {}
+        """The chat of each running turn: not claimed again while it runs."""
 
     def wake(self) -> None:
         """Something new is in the inbox: claim now instead of at the next poll."""
@@ -80,12 +82,13 @@ class InboxWorker:
             claimed: list[Claimed] = []
             if free > 0:
                 try:
-                    claimed = await self._inbox.claim(free)
+                    claimed = await self._inbox.claim(free, busy=set(self._chats.values()))
                 except Exception:  # the database is down: keep trying, the updates are safe
                     logger.exception("claiming from the inbox failed; retrying")
             for work in claimed:
                 task = asyncio.create_task(self._run(work), name=f"update-{work.update_ids[0]}")
                 self._running.add(task)
+                self._chats[task] = work.chat_key
                 task.add_done_callback(self._finished)
             if claimed and len(claimed) == free:
                 continue  # more may be waiting: fill the slots before sleeping
@@ -94,6 +97,7 @@ class InboxWorker:
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
+        self._chats.pop(task, None)
         if not self._stopping:
             self._wakeup.set()
 
@@ -121,14 +125,28 @@ class InboxWorker:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
-        try:
-            held = await self._inbox.done(work)
-        except Exception:
-            # Processed but not marked: the lease runs out and it runs again. Handlers with
-            # effects are idempotent (orders by update id) for exactly this case.
-            logger.exception("could not mark update %s done", work.update_ids[0])
+        held = await self._mark_done(work)
+        if held is None:
             return
         self._report(work, "ok" if held else "lease_lost", started)
+
+    async def _mark_done(self, work: Claimed) -> bool | None:
+        """Mark `work` done, retrying while the database is away: the replies are out, and an
+        update whose lease runs out unmarked is taken again and answered twice. The lease token
+        still fences it: once another worker has taken the update, marking changes nothing.
+        None: not marked within ten leases (the update runs again; orders are idempotent)."""
+        deadline = time.monotonic() + 10 * self._inbox.lease_seconds
+        pause = 0.1
+        while True:
+            try:
+                return await self._inbox.done(work)
+            except Exception:
+                if self._stopping or time.monotonic() + pause > deadline:
+                    logger.exception("could not mark update %s done", work.update_ids[0])
+                    return None
+                logger.warning("could not mark update %s done; retrying", work.update_ids[0])
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 1.0)
 
     async def _failed(self, work: Claimed, error: Exception, started: float) -> None:
         permanent = not is_transient(error)

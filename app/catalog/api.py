@@ -28,7 +28,10 @@ if TYPE_CHECKING:
 
 async def provide_catalog(state: State) -> AsyncIterator[CatalogService]:
     async with CatalogService(
-        state.db.session_factory, product_cache=state.product_cache, version=state.catalog_version
+        state.db.session_factory,
+        product_cache=state.product_cache,
+        version=state.catalog_version,
+        page_cache=state.get("page_cache"),
     ) as catalog:
         yield catalog
 
@@ -63,7 +66,12 @@ class ProductController(Controller):
     tags = ["catalog"]
     dependencies = {"catalog": Provide(provide_catalog)}
 
-    @get("/", operation_id="ListProducts", summary="Search and list active products")
+    @get(
+        "/",
+        operation_id="ListProducts",
+        summary="Search and list active products",
+        responses={200: ResponseSpec(data_container=schemas.ProductPage, description="A page")},
+    )
     async def list_products(
         self,
         catalog: Catalog,
@@ -95,8 +103,9 @@ class ProductController(Controller):
         ] = None,
         limit: Annotated[int, Parameter(description="Page size", ge=1, le=100)] = 20,
         offset: Annotated[int, Parameter(description="Items to skip", ge=0, le=BIGINT_MAX)] = 0,
-    ) -> schemas.ProductPage:
-        return await catalog.search(
+    ) -> Response[bytes]:
+        # Pages are cached as JSON by catalog version (app.cache.pages), sent as stored.
+        page = await catalog.search_json(
             query=q,
             category=category,
             in_stock=in_stock,
@@ -105,6 +114,7 @@ class ProductController(Controller):
             limit=limit,
             offset=offset,
         )
+        return Response(page, media_type=MediaType.JSON)
 
     @get(
         "/{sku:str}",

@@ -31,7 +31,7 @@ from app.notices.outbox import add_notice
 from app.observability.tracing import traced
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Awaitable, Callable, Iterable, Mapping
     from datetime import datetime
     from decimal import Decimal
 
@@ -146,6 +146,14 @@ class CardCache(Protocol):
     async def get_entry(self, sku: str) -> tuple[schemas.Product, bytes] | None: ...
 
 
+class PageSource(Protocol):
+    """What the service needs of `app.cache.pages.PageCache`."""
+
+    async def get(
+        self, query: Mapping[str, object], load: Callable[[], Awaitable[bytes]]
+    ) -> bytes: ...
+
+
 class VersionObserver(Protocol):
     """What the service needs of `app.catalog.version.CatalogVersion`."""
 
@@ -181,10 +189,12 @@ class CatalogService:
         session_factory: async_sessionmaker[AsyncSession],
         product_cache: CardCache | None = None,
         version: VersionObserver | None = None,
+        page_cache: PageSource | None = None,
     ) -> None:
         self._session_factory = session_factory
         self._session: AsyncSession | None = None
         self.product_cache = product_cache
+        self.page_cache = page_cache
         self.version = version
 
     @property
@@ -240,6 +250,48 @@ class CatalogService:
         if card is None or (not card.active and not include_inactive):
             raise ProductNotFoundError(sku)
         return card
+
+    @traced("catalog.search_json")
+    async def search_json(
+        self,
+        *,
+        query: str | None = None,
+        category: str | None = None,
+        in_stock: bool | None = None,
+        min_price: Decimal | None = None,
+        max_price: Decimal | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> bytes:
+        """A page of active products as JSON (`search`), through the page cache when there."""
+        params = {
+            "query": query,
+            "category": category,
+            "in_stock": in_stock,
+            "min_price": min_price,
+            "max_price": max_price,
+            "limit": limit,
+            "offset": offset,
+        }
+
+        async def load() -> bytes:
+            # A session of its own: the load may outlive this request (single flight shares it
+            # with the other requests for the page, and goes on if this client leaves).
+            async with CatalogService(self._session_factory) as catalog:
+                page = await catalog.search(
+                    query=query,
+                    category=category,
+                    in_stock=in_stock,
+                    min_price=min_price,
+                    max_price=max_price,
+                    limit=limit,
+                    offset=offset,
+                )
+            return page.model_dump_json().encode()
+
+        if self.page_cache is None:
+            return await load()
+        return await self.page_cache.get(params, load)
 
     @traced("catalog.search")
     async def search(

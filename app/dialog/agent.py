@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from app.dialog import shop_texts
 from app.dialog.intents import SHOP_TOPICS
+from app.dialog.leaks import LeakGuard
 from app.dialog.offline import AgentReply, OfflineAgent
 from app.dialog.render import colours_in_stock, stock_answer
 from app.dialog.truth import allowed_prices, strip_untrue_prices
@@ -51,6 +52,8 @@ INSTRUCTIONS = (
     "коли клієнт обрав), escalate.\n\nЕтап розмови: {stage}.\nМагазин:\n{shop}\n"
     "Товари:\n{context}"
 )
+# The instructions' fixed part (before the stage and the products): a reply repeating it leaks.
+LEAKS = LeakGuard(INSTRUCTIONS.split("{stage}", 1)[0])
 HISTORY_TURNS = 6
 Action = Literal[
     "none", "search_products", "get_product", "check_stock", "add_to_order", "escalate"
@@ -215,6 +218,9 @@ class TextAgent:
         reply_text, dropped = strip_untrue_prices(answer.reply, allowed)
         if dropped:
             logger.info("removed %d sentence(s) with figures the catalog does not have", dropped)
+        reply_text, leaked = LEAKS.strip(reply_text)
+        if leaked:
+            logger.warning("removed %d sentence(s) repeating the instructions or a secret", leaked)
         if card is not None and intent == "stock":
             reply_text = stock_answer(card, size, colour)
             if size and colour is None and len(colours_in_stock(card, size)) == 1:

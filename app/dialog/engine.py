@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, assert_never
 from app.dialog import callbacks, shop_texts, typed
 from app.dialog.chat import Chat, Customer
 from app.dialog.checkout import Checkout
+from app.dialog.leaks import LeakGuard
 from app.dialog.render import format_uah, sizes_in_stock, stock_line
 from app.dialog.replies import Button, Reply, buttons
 from app.dialog.stages import enter, follow_draft
@@ -64,6 +65,8 @@ __all__ = ["Conversation", "Customer"]
 logger = logging.getLogger(__name__)
 
 NO_MANAGER_CHAT = "system:no-manager-chat"
+# The vision model's clarifying question: secret-shaped strings never reach the customer.
+SECRETS = LeakGuard()
 """Who closes a hand-off at once when no manager chat is configured."""
 
 
@@ -385,6 +388,7 @@ class Conversation:
             return [Reply("Це один із цих товарів?", buttons=buttons(*rows), album=album)]
         # The model's own words: no price or promise of its making reaches the customer.
         question = guard_model_text(best.question, cards)[0] if best.question else ""
+        question = SECRETS.strip(question)[0]
         if question:
             return [Reply(question, buttons=buttons([("👩‍💼 Менеджер", callbacks.MANAGER)]))]
         return await self._handoff(

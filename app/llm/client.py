@@ -18,6 +18,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
 
 import openai
+from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ValidationError
 
 from app.llm.breaker import CircuitBreaker
@@ -258,8 +259,12 @@ class ModelChain:
                 raise _DeadlineReached
             result.attempts += 1
             wait: float | None = None
+            # The link's timeout bounds the whole request: the SDK's own timeout is per read,
+            # and a body dripping a few bytes a second would hold the customer until the
+            # chain's deadline.
+            deadline_first = remaining <= settings.timeout
             try:
-                async with asyncio.timeout(remaining):
+                async with asyncio.timeout(min(remaining, settings.timeout)):
                     with span("llm.request", self._span_attributes(link, retries)):
                         response = await link.client.chat.completions.create(
                             model=settings.model,
@@ -267,9 +272,16 @@ class ModelChain:
                             response_format={"type": "json_object"},
                         )
             except TimeoutError:
-                # asyncio's timeout: our deadline, whatever the provider would have done.
-                link.breaker.release()
-                raise _DeadlineReached from None
+                if deadline_first:
+                    # Our deadline, whatever the provider would have done.
+                    link.breaker.release()
+                    raise _DeadlineReached from None
+                link.breaker.failure()
+                reason = f"timeout after {settings.timeout:g} s"
+            except ValueError as exc:
+                # The body is not JSON (cut short, an HTML error page): the SDK's decoder says so.
+                link.breaker.failure()
+                raise _LinkFailed(f"bad response: not JSON ({exc})") from None
             except openai.APIStatusError as exc:
                 status = exc.status_code
                 reason = f"HTTP {status}"
@@ -293,6 +305,10 @@ class ModelChain:
                 link.breaker.failure()
                 raise _LinkFailed(f"bad response: {exc}") from None
             else:
+                if not isinstance(response, ChatCompletion):
+                    # JSON, but not an object the SDK could read as a completion (e.g. a list).
+                    link.breaker.failure()
+                    raise _LinkFailed(f"bad response: a JSON {type(response).__name__}")
                 link.breaker.success()
                 await self._account(link, response, result)
                 choice = response.choices[0] if response.choices else None

@@ -127,6 +127,11 @@ def configured_secrets(settings: Settings) -> list[str]:
     return values
 
 
+def secret_shaped(text: str) -> bool:
+    """Whether `text` holds a string shaped like a secret (a bot token, an API key...)."""
+    return any(pattern.search(text) for pattern, _ in _PATTERNS)
+
+
 class RedactingFilter(logging.Filter):
     """Replaces secrets by [REDACTED] in the message, its arguments and the exception text.
 

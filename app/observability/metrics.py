@@ -23,7 +23,7 @@ SyncOutcome = Literal["synced", "skipped", "invalid", "error"]
 
 CACHE_REQUESTS = Counter(
     "cache_requests_total",
-    "Cache lookups by cache (product, vision, session) and result (hit, miss)",
+    "Cache lookups by cache (product, page, vision, session) and result (hit, miss)",
     ["cache", "result"],
 )
 CACHE_BACKEND_ERRORS = Counter(
@@ -175,6 +175,18 @@ CATALOG_SYNC_LAST_SUCCESS = Gauge(
     "Unix time of the last sync that succeeded, by trigger",
     ["trigger"],
     multiprocess_mode="livemax",
+)
+
+# Reliability under load and hostile clients (issue 18).
+HTTP_CLIENTS_CUT = Counter(
+    "http_clients_cut_total",
+    "HTTP connections closed for the client's fault: timeout (a request not sent within "
+    "KRAMAR_HTTP_REQUEST_TIMEOUT_SECONDS) or head_too_large",
+    ["reason"],
+)
+TELEGRAM_REPLAYS_SKIPPED = Counter(
+    "telegram_replays_skipped_total",
+    "Messages a repeated turn did not send again because the send journal had them",
 )
 
 

@@ -63,6 +63,16 @@ def manager(user_id: int) -> str:
     return f"manager:{user_id}"
 
 
+def scoped_key(scope: str, key: str | None) -> str | None:
+    """`key` within `scope` (a chat or an order), as stored.
+
+    Callers key effects by the Telegram update id, which is unique per bot only until Telegram
+    starts again from a random id after a week without updates: scoped, an old key of another
+    chat can never hand one customer another's order.
+    """
+    return None if key is None else f"{scope}/{key}"
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -285,9 +295,9 @@ class OrderService:
         If the chat already has a draft, its item is replaced in the same transaction (the old
         line's pieces are free again at commit), so on `SoldOutError` the old reservation
         stands. The price is read from the catalog here, never taken from a caller.
-        A repeated `idempotency_key` (a redelivered update) returns the order it made, and
-        reserves nothing again. Raises `SoldOutError`, or the catalog's `ProductNotFoundError`
-        or `VariantNotFoundError`.
+        A repeated `idempotency_key` of this chat (a redelivered update) returns the order it
+        made, and reserves nothing again. Raises `SoldOutError`, or the catalog's
+        `ProductNotFoundError` or `VariantNotFoundError`.
         """
         if not 1 <= qty <= MAX_QTY:
             raise InvalidOrderDataError(f"quantity must be between 1 and {MAX_QTY}")
@@ -295,7 +305,9 @@ class OrderService:
         # loser rolls back and tries once more, and then finds the winner's draft or key.
         for attempt in (1, 2):
             try:
-                return await self._start_order(chat_id, sku, size, colour, qty, idempotency_key)
+                return await self._start_order(
+                    chat_id, sku, size, colour, qty, scoped_key(f"chat:{chat_id}", idempotency_key)
+                )
             except IntegrityError:
                 if attempt == 2:
                     raise
@@ -478,25 +490,19 @@ class OrderService:
 
         Cancelling releases the reservation by construction: the lines of a cancelled order are
         not open. Shipping takes the lines' pieces off on hand in the same transaction; since
-        `shipped` is reached once, that happens exactly once. A repeated `idempotency_key`
-        returns the order unchanged.
+        `shipped` is reached once, that happens exactly once. A repeated `idempotency_key` of
+        this order returns the order unchanged.
         `only_from`: the statuses the caller's rule allows moving from, checked under the row
         lock (`IllegalTransitionError` otherwise).
         """
+        key = scoped_key(f"order:{order_id}", idempotency_key)
         async with self._session_factory() as session, session.begin():
-            if idempotency_key is not None:
-                done = await self._by_key(session, idempotency_key)
-                if done is not None and done.id == order_id:
-                    return to_schema(done)
-                if done is not None:
-                    raise InvalidOrderDataError(
-                        f"idempotency key {idempotency_key!r} was already used for order "
-                        f"{done.number}"
-                    )
+            if key is not None and (done := await self._by_key(session, key)) is not None:
+                return to_schema(done)
             order = await self._locked(session, order_id)
             if only_from is not None and order.status not in only_from:
                 raise IllegalTransitionError(order.number, order.status, to)
-            self._apply(order, to, actor, note, idempotency_key)
+            self._apply(order, to, actor, note, key)
             if to is OrderStatus.SHIPPED:
                 # Variant rows before the status change is flushed: its trigger takes the
                 # catalog version row, which a reservation holding a variant row waits for.

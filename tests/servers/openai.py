@@ -2,7 +2,9 @@
 
 Enough of the API for kramar: `POST /v1/chat/completions` (non-streaming) and `POST
 /v1/embeddings`. Each test scripts what a model does next with `server.script(model, ...)`:
-answer, fail with a status, rate-limit with Retry-After, hang, or answer broken JSON. Every
+answer, fail with a status, rate-limit with Retry-After, hang, answer broken JSON (in the
+message, or a body that is not a chat completion at all), cut the body short, send it slowly
+(`Drip`), or compute the answer from the request (`Respond`, for many clients at once). Every
 request is recorded for assertions.
 """
 
@@ -17,9 +19,12 @@ import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tests.servers.http import LoopbackServer
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,41 @@ class Hang:
     then: Answer = field(default_factory=lambda: Answer("{}"))
 
 
-Behaviour = Answer | Fail | Hang
+@dataclass(frozen=True)
+class Raw:
+    """Answer `body` as it is, e.g. a chat completion cut in half or not JSON at all."""
+
+    body: bytes
+    status: int = 200
+
+
+@dataclass(frozen=True)
+class Truncated:
+    """Promise a whole chat completion (Content-Length) and close after `keep` of its bytes."""
+
+    then: Answer = field(default_factory=lambda: Answer("{}"))
+    keep: int = 40
+
+
+@dataclass(frozen=True)
+class Drip:
+    """Send the headers at once, then the body of `then` a few bytes every `interval` seconds:
+    each read gets something, so only a limit on the whole request stops it."""
+
+    then: Answer = field(default_factory=lambda: Answer("{}"))
+    interval: float = 0.2
+    chunk: int = 8
+
+
+@dataclass(frozen=True)
+class Respond:
+    """Behave as `function(request body)` says, for many clients at once (a load run): a
+    module-level function, so a server started in another process can be given it too."""
+
+    function: Callable[[dict[str, Any]], Behaviour]
+
+
+Behaviour = Answer | Fail | Hang | Raw | Truncated | Drip | Respond
 
 
 def rate_limited(retry_after: float = 1.0) -> Fail:
@@ -149,6 +188,8 @@ def _handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
 
         def _chat(self, model: str, body: dict[str, Any]) -> None:
             behaviour = server._next(model)
+            while isinstance(behaviour, Respond):
+                behaviour = behaviour.function(body)
             if isinstance(behaviour, Hang):
                 if server._stopping.wait(behaviour.seconds):
                     return
@@ -159,28 +200,32 @@ def _handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
                     headers["Retry-After"] = f"{behaviour.retry_after:g}"
                 self._send(behaviour.status, _error(f"scripted {behaviour.status}"), headers)
                 return
-            usage = {
-                "prompt_tokens": behaviour.prompt_tokens,
-                "completion_tokens": behaviour.completion_tokens,
-                "total_tokens": behaviour.prompt_tokens + behaviour.completion_tokens,
-            }
-            self._send(
-                200,
-                {
-                    "id": f"chatcmpl-{len(server.requests)}",
-                    "object": "chat.completion",
-                    "created": int(time.time()),
-                    "model": model,
-                    "choices": [
-                        {
-                            "index": 0,
-                            "message": {"role": "assistant", "content": behaviour.content},
-                            "finish_reason": "stop",
-                        }
-                    ],
-                    "usage": usage,
-                },
-            )
+            if isinstance(behaviour, Raw):
+                self._send_bytes(behaviour.status, behaviour.body)
+                return
+            if isinstance(behaviour, Truncated):
+                data = json.dumps(_completion(model, behaviour.then)).encode()
+                self._send_bytes(200, data[: behaviour.keep], length=len(data))
+                self.close_connection = True
+                return
+            if isinstance(behaviour, Drip):
+                self._drip(json.dumps(_completion(model, behaviour.then)).encode(), behaviour)
+                return
+            self._send(200, _completion(model, behaviour))
+
+        def _drip(self, data: bytes, drip: Drip) -> None:
+            try:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                for start in range(0, len(data), drip.chunk):
+                    self.wfile.write(data[start : start + drip.chunk])
+                    self.wfile.flush()
+                    if server._stopping.wait(drip.interval):
+                        return
+            except OSError:
+                self.close_connection = True  # the client gave up, as it should
 
         def _embeddings(self, model: str, body: dict[str, Any]) -> None:
             inputs = body.get("input", [])
@@ -207,19 +252,50 @@ def _handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
         def _send(
             self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
         ) -> None:
-            data = json.dumps(payload).encode()
+            self._send_bytes(status, json.dumps(payload).encode(), headers=headers)
+
+        def _send_bytes(
+            self,
+            status: int,
+            data: bytes,
+            *,
+            length: int | None = None,
+            headers: dict[str, str] | None = None,
+        ) -> None:
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Content-Length", str(len(data) if length is None else length))
                 for name, value in (headers or {}).items():
                     self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
+                self.wfile.flush()
             except OSError:
                 pass  # the client gave up (timed out) before the answer
 
     return Handler
+
+
+def _completion(model: str, answer: Answer) -> dict[str, Any]:
+    return {
+        "id": f"chatcmpl-{time.monotonic_ns()}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": answer.content},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {
+            "prompt_tokens": answer.prompt_tokens,
+            "completion_tokens": answer.completion_tokens,
+            "total_tokens": answer.prompt_tokens + answer.completion_tokens,
+        },
+    }
 
 
 def _error(message: str, kind: str = "server_error") -> dict[str, Any]:

@@ -22,7 +22,7 @@ import re
 import threading
 import time
 from collections import defaultdict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
@@ -134,6 +134,8 @@ class Sent:
     reply_to: int | None = None
     media_group_id: str | None = None
     at: float = 0.0
+    wall: float = field(default_factory=time.time)
+    """`time.time()` when it was recorded: comparable with Postgres' `now()` on this machine."""
 
     @property
     def visible(self) -> str | None:

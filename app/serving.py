@@ -1,0 +1,136 @@
+"""How `kramar serve` runs uvicorn: bounds on how long and how much a client may send.
+
+uvicorn bounds the idle time between two requests (keep-alive) and nothing else a client does:
+a connection that opens and sends nothing, or sends its headers or its body a byte at a time,
+is held for as long as the client likes (400 such connections were never closed). Here every
+request gets a deadline, from the connection (for the first request) or from its first byte
+(for the next ones on a keep-alive connection) to its last byte: past it the client is answered
+408, if nothing was answered yet, and the connection is closed. The request head (request line
+and headers) is capped in bytes as well (431). Once a request is in, the deadline is off: the
+time the app takes to answer is not the client's. Open connections per process are capped
+(uvicorn's `limit_concurrency`): past the cap new requests get 503 at once instead of a queue.
+
+Behind an ingress these are the second line; the ingress' own limits (charts/kramar/README.md,
+"Ingress limits") stop slow clients before they reach a pod.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from app.observability.metrics import HTTP_CLIENTS_CUT
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from litestar import Litestar
+
+    from app.config import HttpSettings
+
+logger = logging.getLogger(__name__)
+
+
+def _answer(status: bytes, detail: bytes) -> bytes:
+    body = b'{"status_code": ' + status.split(b" ")[0] + b', "detail": "' + detail + b'"}'
+    return (
+        b"HTTP/1.1 " + status + b"\r\ncontent-type: application/json\r\n"
+        b"connection: close\r\ncontent-length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
+
+
+TIMED_OUT = _answer(b"408 Request Timeout", b"the request was not sent in time")
+HEAD_TOO_LARGE = _answer(
+    b"431 Request Header Fields Too Large", b"the request line and headers are too large"
+)
+
+
+def limited_protocol(
+    base: type[asyncio.Protocol], *, request_timeout: float, max_head_bytes: int
+) -> type[asyncio.Protocol]:
+    """A subclass of uvicorn's HTTP protocol `base` (httptools or h11) with the request deadline
+    and the head cap of this module.
+
+    It relies on what both of uvicorn's protocols have: `transport`, `loop`, and `cycle`, the
+    current request (set once its headers are in; `more_body` false once its body is).
+    """
+
+    class LimitedProtocol(base):  # type: ignore[valid-type,misc]
+        _deadline: asyncio.TimerHandle | None = None
+        _before: object = None
+        """The request cycle before the one being received (its head is in once this changes)."""
+        _head_bytes = 0
+
+        def connection_made(self, transport: asyncio.Transport) -> None:
+            super().connection_made(transport)
+            self._arm()
+
+        def data_received(self, data: bytes) -> None:
+            if self._deadline is None:
+                self._arm()  # the first byte of the next request on a keep-alive connection
+            if self.cycle is self._before:
+                self._head_bytes += len(data)
+                if self._head_bytes > max_head_bytes:
+                    self._cut(HEAD_TOO_LARGE, "head_too_large")
+                    return
+            super().data_received(data)
+            cycle = self.cycle
+            if cycle is not self._before and cycle is not None and not cycle.more_body:
+                self._disarm()  # all of it is in: how long the answer takes is ours
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._before = self.cycle
+            self._head_bytes = 0
+            self._deadline = self.loop.call_later(request_timeout, self._expired)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _expired(self) -> None:
+            self._deadline = None
+            self._cut(TIMED_OUT, "timeout")
+
+        def _cut(self, answer: bytes, reason: str) -> None:
+            self._disarm()
+            cycle: Any = None if self.cycle is self._before else self.cycle
+            if self.transport.is_closing():
+                return
+            HTTP_CLIENTS_CUT.labels(reason).inc()
+            if cycle is None or not cycle.response_started:
+                self.transport.write(answer)
+            # The app, if it was waiting for the body, is told the client left (http.disconnect).
+            self.transport.close()
+
+    LimitedProtocol.__name__ = f"Limited{base.__name__}"
+    return LimitedProtocol
+
+
+def serve(app: Litestar, settings: HttpSettings, *, host: str, port: int, log_level: str) -> None:
+    """Run `app` with uvicorn until interrupted, with the limits of `settings`."""
+    import uvicorn
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        log_config=None,  # our handler (JSON, redaction) serves uvicorn's loggers too
+        http=limited_protocol(
+            AutoHTTPProtocol,
+            request_timeout=settings.request_timeout_seconds,
+            max_head_bytes=settings.max_head_bytes,
+        ),
+        timeout_keep_alive=int(settings.keep_alive_seconds),
+        limit_concurrency=settings.max_connections,
+        # The connections a slow start or a burst leaves waiting for accept(); more are refused
+        # by the kernel rather than held.
+        backlog=settings.max_connections,
+    )
