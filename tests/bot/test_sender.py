@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 from aiogram import Bot
@@ -147,12 +148,15 @@ async def test_network_errors_are_retried_and_never_log_the_token(caplog):
 
 
 async def test_two_sends_to_one_chat_are_spaced_but_other_chats_are_not_held(sender, telegram):
+    started = time.monotonic()
     await sender.send_text(1, "one")
     await sender.send_text(2, "other chat")
     await sender.send_text(1, "two")
 
     one, other, two = telegram.sent()
-    assert two.at - one.at >= PER_CHAT - 0.02
+    # Measured from before the first send, not from its arrival: a slow first request (a new
+    # connection on a loaded machine) must not make the spacing look shorter than it was.
+    assert two.at - started >= PER_CHAT
     assert other.at - one.at < PER_CHAT / 2
 
 
