@@ -15,8 +15,8 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0013"
-# down_revision is re-chained by the lead at merge
-down_revision: str | None = "0011"
+# merge2 landing order (i17, i15, i12): after 0014; re-chained by the lead at merge
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -18,8 +18,8 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0015"
-# down_revision is re-chained by the lead at merge
-down_revision: str | None = "0011"
+# merge2 landing order (i17, i15, i12): after 0013; re-chained by the lead at merge
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
