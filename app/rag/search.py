@@ -35,6 +35,7 @@ from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY, TSVECTOR, aggrega
 
 from app.catalog import stock
 from app.catalog.models import Product
+from app.rag import glossary
 from app.rag.models import EmbeddingIndex, ProductEmbedding
 
 if TYPE_CHECKING:
@@ -123,10 +124,12 @@ async def retrieve(
     query = query.strip()
     if not query or k <= 0:
         return []
-    [vector] = await embedder.embed([query])
+    # English and Russian clothing words also searched as the catalog's Ukrainian ones.
+    expanded = glossary.expand(query)
+    [vector] = await embedder.embed([expanded])
     statement = _statement(in_stock=in_stock, by_category=bool(category), active_only=active_only)
     values = {
-        "query": query,
+        "query": expanded,
         "skus": [token.upper() for token in SKU_TOKEN.findall(query)],
         "category": (category or "").lower(),
         "fts_cap": FTS_CAP,
