@@ -74,6 +74,29 @@ def lowest_safe(
     return best
 
 
+def card_threshold(pairs: list[tuple[float, bool]], current: float) -> tuple[float, str | None]:
+    """The photo card threshold from `pairs`, and why it was kept when it was.
+
+    lowest_safe() judges the band [t, 1] as a whole, so a few weak answers below the current
+    threshold ride on many strong ones above it (dev, 2026-12-01: 43 answers from 0.83 up, 3
+    between 0.53 and 0.8, all right, and [0.53, 1] "had" 46 safe answers). Lowering the
+    threshold turns the answers between the two into cards: it needs MIN_EVIDENCE of those
+    answers of their own. Raising it (fewer cards) needs only lowest_safe's evidence.
+    """
+    found = lowest_safe(pairs, CARD_MAX_WRONG)
+    if found is None:
+        return current, f"kept: no band of >= {MIN_EVIDENCE} safe answers on dev"
+    if found >= current:
+        return found, None
+    admitted = sum(1 for c, _ in pairs if found <= c < current)
+    if admitted < MIN_EVIDENCE:
+        return current, (
+            f"kept: {admitted} answers on dev between {round(found, 3)} and {current} would "
+            f"become cards, fewer than {MIN_EVIDENCE}"
+        )
+    return found, None
+
+
 @dataclass(frozen=True)
 class Derived:
     high_confidence: float
@@ -93,11 +116,10 @@ def derive(
     its current value.
     """
     photo = points(vision, "dev")
-    found = lowest_safe(photo, CARD_MAX_WRONG)
     evidence: dict[str, Any] = {"photo_answers": len(photo)}
-    high = current.high_confidence if found is None else found
-    if found is None:
-        evidence["high_confidence"] = f"kept: no band of >= {MIN_EVIDENCE} safe answers on dev"
+    high, kept = card_threshold(photo, current.high_confidence)
+    if kept is not None:
+        evidence["high_confidence"] = kept
     below = [(c, ok) for c, ok in photo if c < high]
     low: float | None = None
     for t in sorted({c for c, _ in below}, reverse=True):

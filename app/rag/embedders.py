@@ -72,13 +72,22 @@ def transliterate(word: str) -> str:
     return word.translate(_LATIN)
 
 
+def fold(text: str) -> str:
+    """Lower case, apostrophes dropped, Ukrainian and Russian spellings folded onto one letter."""
+    return _APOSTROPHES.sub("", text.lower()).translate(_FOLD)
+
+
+def words(text: str) -> list[str]:
+    """The folded words of `text` that may say something about a product (no stopwords)."""
+    return [w for w in _WORD.findall(fold(text)) if w not in STOPWORDS]
+
+
 def normalize(text: str) -> list[str]:
     """Lower-case words with apostrophes dropped and Ukrainian/Russian letters folded; Latin words
     also appear transliterated, for customers typing "mom jeans" on a Latin keyboard."""
-    folded = _APOSTROPHES.sub("", text.lower()).translate(_FOLD)
-    words = [w for w in _WORD.findall(folded) if w not in STOPWORDS]
-    extra = [transliterate(w).translate(_FOLD) for w in words if _LATIN_WORD.fullmatch(w)]
-    return words + extra
+    found = words(text)
+    extra = [transliterate(w).translate(_FOLD) for w in found if _LATIN_WORD.fullmatch(w)]
+    return found + extra
 
 
 def _slot(feature: str, dim: int) -> tuple[int, float]:

@@ -35,6 +35,7 @@ from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY, TSVECTOR, aggrega
 
 from app.catalog import stock
 from app.catalog.models import Product
+from app.rag import glossary
 from app.rag.models import EmbeddingIndex, ProductEmbedding
 
 if TYPE_CHECKING:
@@ -123,10 +124,12 @@ async def retrieve(
     query = query.strip()
     if not query or k <= 0:
         return []
-    [vector] = await embedder.embed([query])
+    # English and Russian clothing words also searched as the catalog's Ukrainian ones.
+    expanded = glossary.expand(query)
+    [vector] = await embedder.embed([expanded])
     statement = _statement(in_stock=in_stock, by_category=bool(category), active_only=active_only)
     values = {
-        "query": query,
+        "query": expanded,
         "skus": [token.upper() for token in SKU_TOKEN.findall(query)],
         "category": (category or "").lower(),
         "fts_cap": FTS_CAP,
@@ -313,15 +316,19 @@ def _vector(built_by_this: Exists, conditions: list[ColumnElement[bool]]) -> Col
     return select(case((short, exact), else_=found)).scalar_subquery()
 
 
-def _dense_ranks(scored: list[tuple[str, float]]) -> list[tuple[int, str]]:
-    """Equal full-text scores share a rank: "костюм" matches six suits equally well, and the
-    vector rank, not the SKU order, should decide between them."""
-    ranks: list[tuple[int, str]] = []
-    rank, previous = 0, None
-    for sku, score in scored:
-        if score != previous:
-            rank, previous = rank + 1, score
-        ranks.append((rank, sku))
+def _tied_ranks(scored: list[tuple[str, float]]) -> list[tuple[float, str]]:
+    """Equal full-text scores share a rank, the mean of the places they take: "костюм" matches
+    six suits equally well, so the vector rank, not the SKU order, decides between them, and
+    a word that fits six names is weaker evidence for each than a word that fits one."""
+    ranks: list[tuple[float, str]] = []
+    start = 0
+    while start < len(scored):
+        end = start
+        while end + 1 < len(scored) and scored[end + 1][1] == scored[start][1]:
+            end += 1
+        shared = (start + end) / 2 + 1
+        ranks += [(shared, sku) for sku, _ in scored[start : end + 1]]
+        start = end + 1
     return ranks
 
 
@@ -345,8 +352,8 @@ def fuse(exact: list[Hit], fts: list[tuple[str, float]], vec: list[str], k: int)
     """Exact hits first, then reciprocal rank fusion: score = Σ 1 / (RRF_K + rank)."""
     scores: dict[str, float] = {}
     sources: dict[str, list[str]] = {}
-    vec_ranks = list(enumerate(vec, start=1))
-    for name, ranked in (("fts", _dense_ranks(fts)), ("vector", vec_ranks)):
+    vec_ranks: list[tuple[float, str]] = [(float(r), s) for r, s in enumerate(vec, start=1)]
+    for name, ranked in (("fts", _tied_ranks(fts)), ("vector", vec_ranks)):
         for rank, sku in ranked:
             scores[sku] = scores.get(sku, 0.0) + 1.0 / (RRF_K + rank)
             sources.setdefault(sku, []).append(name)

@@ -208,14 +208,21 @@ async def test_no_bot_text_has_latin_letters_inside_cyrillic_words(talk):
         assert not [w for w in words if LATIN_IN_CYRILLIC.search(w)], (line, said)
 
 
-async def test_one_photo_candidate_is_its_card_asked_about_not_a_list_of_one(talk):
+async def test_one_photo_candidate_is_its_card_asked_about_not_a_list_of_one(
+    settings, demo_catalog
+):
     """ "Це один із цих товарів?" came with a single option under an empty photo line."""
-    olena = talk()
-    said = await olena.says(f"/photo {CROP}")
-    assert "Це один із цих товарів?" not in said and "[0 фото]" not in said
-    assert "[фото] Схоже, це Костюм «Мрія». Так?" in said and "Ціна: 2 450 грн" in said
-    assert "1) 🛒 Так, замовити" in said and "2) Ні, інше — покликати менеджера" in said
-    assert "Оберіть розмір" in await olena.says("1")
+    # The hashes alone give this crop one weak candidate; the second stage (issue 17), which
+    # landed after this test, verifies it into a card, so it is off here.
+    vision = settings.vision.model_copy(update={"features": False})
+    hashes_only = terminal_settings(settings.model_copy(update={"vision": vision}))
+    async with open_services(hashes_only) as services:
+        olena = Talk(services, 3999)
+        said = await olena.says(f"/photo {CROP}")
+        assert "Це один із цих товарів?" not in said and "[0 фото]" not in said
+        assert "[фото] Схоже, це Костюм «Мрія». Так?" in said and "Ціна: 2 450 грн" in said
+        assert "1) 🛒 Так, замовити" in said and "2) Ні, інше — покликати менеджера" in said
+        assert "Оберіть розмір" in await olena.says("1")
 
 
 async def test_with_two_products_in_play_a_stock_question_asks_which(talk):

@@ -122,6 +122,17 @@ def test_fusion_puts_exact_hits_first_and_lets_vectors_break_full_text_ties():
     assert hits[1].source == "fts+vector"
 
 
+def test_a_full_text_tie_is_weaker_evidence_than_a_sole_match():
+    """A word in four names says less about each than a word in one name: the card threshold
+    (KRAMAR_DIALOG_TEXT_CARD_MIN_SCORE) must not take a tie broken by vectors for certainty."""
+    sole = fuse([], [("A", 0.1)], ["A"], k=1)
+    tied = fuse([], [("A", 0.1), ("B", 0.1), ("C", 0.1), ("D", 0.1)], ["A"], k=3)
+
+    assert tied[0].sku == "A"
+    assert tied[0].score < sole[0].score
+    assert tied[1].score == tied[2].score  # B and C: still tied, as far as full text goes
+
+
 async def test_a_rare_word_finds_its_name_among_more_names_than_the_cap(
     rag_db, embedder, monkeypatch
 ):

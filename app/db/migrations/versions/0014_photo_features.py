@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014"
-# down_revision is re-chained by the lead at merge
+# merge2 landing order (i17, i15, i12): after 0011; re-chained by the lead at merge
 down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
