@@ -109,7 +109,7 @@ async def test_a_manager_on_a_phone_changes_a_price_and_stock_and_the_bot_says_s
         priced = await bot_reply(http, telegram, 1001, "скільки коштує KR-KS-002")
         assert "1 599 грн" in priced
         sized = await bot_reply(http, telegram, 1001, "є KR-KS-002 в розмірі M?")
-        assert "(розмір M) є в наявності" not in sized
+        assert "Костюм «Мрія лайт», M — немає." in sized
     assert width <= PHONE["width"]
     assert watch.errors == [] and watch.failed == []  # no CSP refusal, no script error, no 404
 
