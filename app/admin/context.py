@@ -27,6 +27,7 @@ from app.config import Settings
 from app.dialog.engine import Conversation
 from app.dialog.handoffs import Handoffs
 from app.orders.service import OrderService
+from app.shop.service import ShopService
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class Panel:
     orders: OrderService
     handoffs: Handoffs
     conversation: Conversation
+    shop: ShopService
     telegram: TelegramBot | None
     secure: bool
     """Cookies are Secure (the panel is served over HTTPS)."""

@@ -34,6 +34,6 @@ async def require_session(
 
 
 async def owners_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Only owners manage accounts (and, with issue 12's shop section, the shop's texts)."""
+    """Only owners manage accounts and the shop's own texts (the shop section)."""
     if not connection.state.admin.is_owner:
         raise PermissionDeniedException(detail="owners only")

@@ -23,10 +23,7 @@ SECTIONS = (
     Section("catalog", "Каталог", "/admin/catalog"),
     Section("orders", "Замовлення", "/admin/orders"),
     Section("handoffs", "Передачі", "/admin/handoffs"),
-    # The shop section (delivery, payment, returns, size charts, contacts, hours) is issue
-    # 12's `shop` part of the catalog; its page goes here, for owners only, guarded by
-    # `app.admin.guards.owners_only` like the users page.
-    Section("shop", "Інформація про магазин", None, owners_only=True),
+    Section("shop", "Магазин", "/admin/shop", owners_only=True),
     Section("audit", "Журнал змін", "/admin/audit"),
     Section("users", "Користувачі", "/admin/users", owners_only=True),
 )

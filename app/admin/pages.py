@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from litestar import Request, Response
 from litestar.exceptions import (
@@ -108,7 +108,15 @@ def panel_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
             return Response("", status_code=401, headers={"HX-Redirect": login})
         if request.method in {"GET", "HEAD"}:
             return Redirect(login, status_code=HTTP_303_SEE_OTHER)
-        return _error_page(request, 401, "Сесія завершилася: увійдіть знову.")
+        # A form sent after the session ended: sign in, then back to the page it came from.
+        came_from = safe_next(_referred_path(request))
+        return _error_page(
+            request,
+            401,
+            "Сесія завершилася: увійдіть знову.",
+            back=f"{LOGIN_PATH}?next={quote(came_from)}",
+            back_label="Увійти знову",
+        )
     if isinstance(exc, PermissionDeniedException):
         if "CSRF" in str(exc.detail):
             message = "Сторінка застаріла або форму надіслано не з панелі: оновіть сторінку."
@@ -130,6 +138,14 @@ def panel_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
         return _error_page(request, 503, "База даних недоступна: спробуйте за хвилину.")
     logger.exception("panel: unhandled error in %s %s", request.method, request.url.path)
     return _error_page(request, 500, explain(exc))
+
+
+def _referred_path(request: Request[Any, Any, Any]) -> str | None:
+    """The path (and query) of the page a request came from, when it is this site's."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc != request.url.netloc:
+        return None
+    return referer.path + (f"?{referer.query}" if referer.query else "")
 
 
 def _query(request: Request[Any, Any, Any]) -> str:

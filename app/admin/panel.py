@@ -43,6 +43,7 @@ from app.admin.views.catalog import CatalogController
 from app.admin.views.handoffs import HandoffController
 from app.admin.views.orders import OrderController
 from app.admin.views.overview import OverviewController
+from app.admin.views.shop import ShopController
 from app.admin.views.users import UserController
 from app.bot.history import ChatHistory
 from app.dialog.render import format_uah
@@ -145,6 +146,7 @@ class AdminPanel:
             orders=services.orders,
             handoffs=services.handoffs,
             conversation=services.conversation,
+            shop=services.shop,
             telegram=telegram,
             secure=secure_cookies(settings),
         )
@@ -173,6 +175,7 @@ def build_panel(settings: Settings) -> AdminPanel:
             CatalogController,
             OrderController,
             HandoffController,
+            ShopController,
             AuditController,
             UserController,
             static,

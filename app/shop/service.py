@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
-from app.shop.errors import InvalidShopSectionError
+from app.shop.errors import InvalidShopSectionError, Problem
 from app.shop.models import ShopSection
 from app.shop.schemas import Shop
 
@@ -82,8 +82,10 @@ def validated(document: Mapping[str, Any]) -> Shop:
     try:
         return Shop.model_validate(dict(document))
     except ValidationError as error:
-        problems = [f"{_path(e['loc'])}: {e['msg']}" for e in error.errors(include_url=False)]
-        raise InvalidShopSectionError(problems) from error
+        errors = error.errors(include_url=False, include_input=False)
+        problems = [f"{_path(e['loc'])}: {e['msg']}" for e in errors]
+        details = tuple(Problem(tuple(e["loc"]), e["type"], e["msg"]) for e in errors)
+        raise InvalidShopSectionError(problems, details) from error
 
 
 class ShopService:

@@ -88,6 +88,24 @@ async def test_signing_out_ends_the_session_on_the_server(owner, client):
     assert again.headers["location"] == "/admin/login?next=/admin/catalog"
 
 
+async def test_a_form_sent_after_the_session_ended_offers_the_sign_in_back_to_its_page(
+    owner, client
+):
+    await owner.post("/admin/logout")
+    response = await owner.post(
+        "/admin/shop",
+        {"name": "Інший"},
+        headers={"Referer": f"{BASE}/admin/catalog/KR-KS-001?q=x"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 401 and "Сесія завершилася" in shown(response)
+    assert 'href="/admin/login?next=/admin/catalog/KR-KS-001%3Fq%3Dx" id="back"' in response.text
+    elsewhere = await owner.post(
+        "/admin/shop", headers={"Referer": "https://evil.example/admin/x"}, follow_redirects=False
+    )
+    assert 'href="/admin/login?next=/admin" id="back"' in elsewhere.text
+
+
 async def test_an_idle_session_ends(database_url, db, telegram, demo_catalog, users):
     app = create_app(panel_settings(database_url, telegram, session_idle_seconds=1))
     async with AsyncTestClient(app, base_url=BASE) as client:

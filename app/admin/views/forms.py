@@ -69,11 +69,17 @@ _MESSAGES = {
     "int_parsing": "має бути цілим числом",
     "decimal_parsing": "має бути числом",
 }
-_SPECIFIC = {
+HINTS = {
     "price": "ціна — це цифри з крапкою чи комою, до двох знаків після неї (1299 або 1299,50)",
     "qty": "кількість — ціле число від 0 (наприклад 0 або 12)",
     "sku": "артикул — великі латинські літери, цифри й дефіси, 3–32 знаки (KR-KS-001)",
 }
+"""What a field of these names must look like, said instead of pydantic's error."""
+
+
+def message_for(kind: str) -> str:
+    """The Ukrainian sentence for a pydantic error type ("string_too_short", ...)."""
+    return _MESSAGES.get(kind, "неправильне значення")
 
 
 def field_errors(error: ValidationError) -> dict[str, str]:
@@ -82,11 +88,11 @@ def field_errors(error: ValidationError) -> dict[str, str]:
     for problem in error.errors(include_url=False, include_input=False):
         location = [str(part) for part in problem["loc"]]
         field = location[0] if location else "form"
-        if field in _SPECIFIC:
-            message = _SPECIFIC[field]
+        if field in HINTS:
+            message = HINTS[field]
         elif "listed twice" in str(problem.get("msg", "")):
             message = "одне значення вказано двічі"
         else:
-            message = _MESSAGES.get(str(problem["type"]), "неправильне значення")
+            message = message_for(str(problem["type"]))
         found.setdefault(field, message)
     return found
