@@ -130,3 +130,19 @@ def test_intents_survive_typos_and_surzhyk(text, intent):
 
 def test_the_normal_form_reads_latin_look_alikes_and_apostrophes():
     assert normalise("Сiрий ХL, кур’єр!") == "сірий хl кур'єр"
+
+
+def test_no_product_name_of_the_demo_shop_reads_as_a_shop_question():
+    # "Футболка «Графіт»" read as "графік" (opening hours) with one typo forgiven: a product's
+    # name must never turn a price or stock question into a shop question.
+    from tests.fixtures_demo import demo_items
+
+    asked = []
+    for item in demo_items():
+        name = item.product.name
+        plain = name.replace("«", "").replace("»", "")
+        for text in (f"скільки коштує {name}?", f"є {plain} в розмірі M?"):
+            reading = classify(text)
+            if reading.topics:
+                asked.append((text, reading.topics))
+    assert asked == []
