@@ -132,6 +132,12 @@ class Stack:
             # hand-off: a chat with a manager is answered in the managers' chat, which this
             # load does not follow.
             KRAMAR_DIALOG_LOW_CONFIDENCE="0",
+            # Each update is its own turn, so "answered exactly once" is checked per update:
+            # the generator sends a chat's next message before the last is answered, which the
+            # bot would fold into one turn (tests/bot/test_alive.py tests that); no holding
+            # message, which would count as a second answer.
+            KRAMAR_TELEGRAM_BURST_MAX="1",
+            KRAMAR_TELEGRAM_HOLDING_SECONDS="0",
         )
         env.update(self.settings)
         return env

