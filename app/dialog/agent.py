@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, Field
 
 from app.dialog import shop_texts
-from app.dialog.intents import SHOP_TOPICS
+from app.dialog.intents import SHOP_TOPICS, Intent
 from app.dialog.leaks import LeakGuard
 from app.dialog.offline import AgentReply, OfflineAgent
 from app.dialog.render import colours_in_stock, stock_answer
@@ -58,25 +58,6 @@ HISTORY_TURNS = 6
 Action = Literal[
     "none", "search_products", "get_product", "check_stock", "add_to_order", "escalate"
 ]
-ModelIntent = Literal[
-    "greeting",
-    "thanks",
-    "delivery",
-    "payment",
-    "returns",
-    "sizing",
-    "contacts",
-    "hours",
-    "catalog",
-    "out_of_catalog",
-    "product",
-    "price",
-    "stock",
-    "order",
-    "human",
-    "complaint",
-    "other",
-]
 
 
 class AgentAnswer(BaseModel):
@@ -85,7 +66,7 @@ class AgentAnswer(BaseModel):
     reply: str = Field(min_length=1, max_length=1500)
     skus: list[str] = Field(default_factory=list, max_length=5)
     """Products from the list the reply is about, the most relevant first."""
-    intent: ModelIntent = "other"
+    intent: Intent = "other"
     escalate: bool = False
     reason: Literal["asked", "complaint", "payment", "delivery", "unsure"] | None = None
     action: Action = "none"

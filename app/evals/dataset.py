@@ -8,7 +8,7 @@ messages in, and runs `kramar eval --dataset DIR`. Every problem is reported as
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 import yaml
 from pydantic import (
@@ -20,46 +20,11 @@ from pydantic import (
     model_validator,
 )
 
-# The intents of GUIDE.md "Shared contracts" (issues 12 and 16), in that order.
-INTENTS = (
-    "greeting",
-    "thanks",
-    "delivery",
-    "payment",
-    "returns",
-    "sizing",
-    "contacts",
-    "hours",
-    "catalog",
-    "out_of_catalog",
-    "product",
-    "price",
-    "stock",
-    "order",
-    "human",
-    "complaint",
-    "other",
-)
-SHOP_INTENTS = frozenset({"delivery", "payment", "returns", "sizing", "contacts", "hours"})
-Intent = Literal[
-    "greeting",
-    "thanks",
-    "delivery",
-    "payment",
-    "returns",
-    "sizing",
-    "contacts",
-    "hours",
-    "catalog",
-    "out_of_catalog",
-    "product",
-    "price",
-    "stock",
-    "order",
-    "human",
-    "complaint",
-    "other",
-]
+from app.dialog.intents import SHOP_TOPICS, Intent
+
+# The intents the offline agent reads (app/dialog/intents.py), in their order.
+INTENTS: tuple[str, ...] = get_args(Intent)
+SHOP_INTENTS = frozenset(SHOP_TOPICS)
 Split = Literal["dev", "test"]
 SUITES = ("vision", "text", "dialog")
 MAX_MANIFEST_BYTES = 5 * 1024 * 1024
