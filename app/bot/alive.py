@@ -19,6 +19,7 @@ from aiogram import BaseMiddleware
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from aiogram.types import Message
 
+from app.bot import delivered
 from app.dialog.texts import HOLDING
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ class SignsOfLife(BaseMiddleware):
                 await keeper
 
     async def _keep(self, bot: Bot, outgoing: Outgoing, chat_id: int) -> None:
+        delivered.unrecorded()  # sent or not by timing: not one of the turn's counted messages
         loop = asyncio.get_running_loop()
         started = loop.time()
         held = self._holding <= 0

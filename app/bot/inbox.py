@@ -14,7 +14,9 @@ redelivery into a no-op. Workers then take updates under a lease:
   the first of them (up to `burst_max`), so "ало?" and a question get one answer;
 - fenced: each claim carries a fresh lease token, and finishing, failing, renewing or releasing
   acts only on rows still held under that token, so a worker whose lease ran out cannot touch
-  an update another worker has taken since. A running turn renews its lease (`renew`).
+  an update another worker has taken since. A running turn renews its lease (`renew`);
+- replies not sent twice: a turn records each message it sends (`sent`), and a turn taken
+  again after a crash skips those (`app.bot.delivered`).
 """
 
 from __future__ import annotations
@@ -133,6 +135,8 @@ class Claimed:
     """Trace contexts of the requests that stored these updates (for span links)."""
     lease_token: str = ""
     """The claim's fence: only the holder of this token may finish, fail or renew it."""
+    replies_sent: int = 0
+    """Telegram messages an earlier attempt of this turn sent (`app.bot.delivered`)."""
 
 
 # The head of each chat's queue that is available now and not leased, oldest first. Earlier
@@ -166,7 +170,7 @@ _CLAIM = text(
         lease_token = CAST(:token AS uuid), attempts = t.attempts + 1
     WHERE t.update_id IN (SELECT update_id FROM heads UNION SELECT update_id FROM parts)
     RETURNING t.update_id, t.chat_key, t.kind, t.media_group_id, t.payload, t.attempts,
-              extract(epoch FROM t.received_at) AS received, t.trace_context
+              extract(epoch FROM t.received_at) AS received, t.trace_context, t.replies_sent
     """
 )
 
@@ -196,7 +200,7 @@ _FOLLOWERS = text(
         lease_token = CAST(:token AS uuid), attempts = t.attempts + 1
     WHERE t.update_id IN (SELECT update_id FROM run WHERE unbroken)
     RETURNING t.update_id, t.chat_key, t.kind, t.media_group_id, t.payload, t.attempts,
-              extract(epoch FROM t.received_at) AS received, t.trace_context
+              extract(epoch FROM t.received_at) AS received, t.trace_context, t.replies_sent
     """
 )
 
@@ -391,6 +395,7 @@ class Inbox:
                 received_at_epoch=float(min(r.received for r in parts)),
                 traces=[r.trace_context for r in parts if r.trace_context],
                 lease_token=token,
+                replies_sent=parts[0].replies_sent,
             )
             for key, parts in groups.items()
         ]
@@ -456,6 +461,10 @@ class Inbox:
         return await self._fenced(
             claimed, "locked_until = now() + CAST(:lease AS interval)", lease=self._lease
         )
+
+    async def sent(self, claimed: Claimed, count: int) -> bool:
+        """Record that the turn has sent `count` messages; False if the lease was lost."""
+        return await self._fenced(claimed, "replies_sent = :sent", sent=count)
 
     async def release(self, claimed: Claimed) -> bool:
         """Give an update back untouched (a graceful stop interrupted it)."""

@@ -48,6 +48,9 @@ class InboxUpdate(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     trace_context: Mapped[dict[str, str] | None] = mapped_column(JSONB)
     """W3C trace context of the webhook request that stored it (when tracing is on)."""
+    replies_sent: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    """Telegram messages this update's turn has sent so far: a turn taken again after a
+    crash skips that many (`app.bot.delivered`)."""
 
     __table_args__ = (
         # The worker's claim query scans pending rows only, per chat, oldest first.

@@ -18,6 +18,8 @@ from aiogram.types import (
     ReplyKeyboardRemove,
 )
 
+from app.bot import delivered
+
 if TYPE_CHECKING:
     from aiogram.types import Message
 
@@ -87,6 +89,8 @@ class Outgoing:
                 sent = await self.sender.send_text(target, reply.text, reply_markup=keyboard)
             if reply.to_manager and reply.about_chat is not None:
                 for message in sent:
+                    if delivered.is_placeholder(message):
+                        continue  # sent, and remembered, by an earlier attempt
                     await self._backend.set(
                         f"thread:{message.message_id}", str(reply.about_chat).encode(), THREAD_TTL
                     )

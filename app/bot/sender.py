@@ -13,7 +13,7 @@ import html as html_lib
 import logging
 import random
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from aiogram.exceptions import (
     TelegramAPIError,
@@ -24,6 +24,7 @@ from aiogram.exceptions import (
 from aiogram.methods import EditMessageReplyMarkup, SendMediaGroup, SendMessage, SendPhoto
 from aiogram.types import BufferedInputFile, InputMediaPhoto, ReplyParameters
 
+from app.bot import delivered
 from app.bot.text import CAPTION_LIMIT, TEXT_LIMIT, split_message
 
 if TYPE_CHECKING:
@@ -211,13 +212,17 @@ class Sender:
         """`method` after the flood limiter, retried as the module says; None if not sent."""
         chat_id: int | str = getattr(method, "chat_id")  # noqa: B009 (all our methods have one)
         name = method.__api_method__
+        turn = delivered.current()
+        if turn is not None and turn.skip():
+            log.info("telegram %s to chat %s: sent by an earlier attempt", name, chat_id)
+            return cast("T", delivered.placeholder(method, chat_id))
         error: TelegramAPIError | None = None
         for attempt in range(1, self._max_attempts + 1):
             if error is not None:
                 await asyncio.sleep(self._delay(error, attempt - 1))
             await self._limiter.acquire(chat_id)
             try:
-                return await self._bot(method)
+                result = await self._bot(method)
             except TelegramRetryAfter as exc:
                 error = exc
                 if exc.retry_after > self._max_retry_after:
@@ -227,6 +232,10 @@ class Sender:
             except TelegramAPIError as exc:  # 400, 403 and the like: sending again won't help
                 error = exc
                 break
+            else:
+                if turn is not None:
+                    await turn.sent()
+                return result
             if attempt < self._max_attempts:
                 log.info("telegram %s to chat %s failed: %s", name, chat_id, self._describe(error))
         if error is not None:

@@ -11,6 +11,9 @@ is lost all the same (the database was away for a whole lease and another worker
 update), the turn is cancelled rather than finished twice. A failure is retried only when it is
 an outage (`app.bot.failures.is_transient`); a permanent one is set aside at once. Either way,
 an update set aside gets `on_dead` called, which answers the customer.
+
+Each turn counts the messages it sends in the update's row (`app.bot.delivered`), so a turn
+taken again after a crash or a transient failure sends only what the earlier attempt did not.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ import asyncio
 import contextlib
 import logging
 import time
+from functools import partial
 from typing import TYPE_CHECKING
 
+from app.bot import delivered
 from app.bot.failures import is_transient
 
 if TYPE_CHECKING:
@@ -107,8 +112,16 @@ class InboxWorker:
         assert turn is not None
         lost = asyncio.Event()
         heartbeat = asyncio.create_task(self._heartbeat(work, turn, lost), name="lease-heartbeat")
+
+        def lease_lost() -> None:  # a send found the lease gone: send nothing more
+            lost.set()
+            turn.cancel()
+
+        sends = delivered.TurnSends(
+            partial(self._inbox.sent, work), already=work.replies_sent, lost=lease_lost
+        )
         try:
-            await self._process(work)
+            await self._counted(work, sends)
         except asyncio.CancelledError:
             if not lost.is_set():
                 with contextlib.suppress(Exception):
@@ -129,6 +142,15 @@ class InboxWorker:
         if held is None:
             return
         self._report(work, "ok" if held else "lease_lost", started)
+
+    async def _counted(self, work: Claimed, sends: delivered.TurnSends) -> None:
+        """The turn, its messages counted; what follows it (an apology for an update set
+        aside) is no message of the turn."""
+        recording = delivered.begin(sends)
+        try:
+            await self._process(work)
+        finally:
+            delivered.end(recording)
 
     async def _mark_done(self, work: Claimed) -> bool | None:
         """Mark `work` done, retrying while the database is away: the replies are out, and an
