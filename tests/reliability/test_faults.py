@@ -87,8 +87,9 @@ async def test_sigkill_of_the_worker_and_the_web_process_mid_load_loses_and_doub
 
         result = await _run(stack, script, faults)
     print(f"\nSIGKILL web at 30 %, worker at 60 %: {CHATS} chats\n{result.table()}")
-    # A turn killed after its replies went out and before it was marked done runs again: at
-    # most the worker's turns in flight (KRAMAR_TELEGRAM_WORKERS) can be answered twice.
+    # A turn taken again skips the messages its killed attempt recorded as sent: only the one
+    # delivered and not yet recorded at the kill goes out twice, so at most one update per
+    # turn in flight (KRAMAR_TELEGRAM_WORKERS), each with one message doubled.
     result.assert_clean(resent_after_crash=stack.workers)
     assert result.retries > 0, "the web process was down: some deliveries must have failed"
 
