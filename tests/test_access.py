@@ -1,0 +1,313 @@
+"""Who may reach what, through the whole app with every part switched on.
+
+Every HTTP route the app serves is put in one class: public (listed one by one), the admin API
+(bearer KRAMAR_ADMIN_TOKEN), the panel (a session; owners for some pages), the Alertmanager
+webhook (bearer KRAMAR_ALERTS_TOKEN) or the Telegram webhook (the secret header). A route in no
+class fails the test, so a new one cannot be forgotten. Each guarded route and method is then
+tried without credentials, with wrong ones, with another class's, with a forged and an expired
+panel session and a manager's session where an owner is needed, and with the right ones: the
+last must get past the guard, so the test can fail both ways.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from litestar.routes import HTTPRoute
+from litestar.testing import AsyncTestClient
+from pydantic import SecretStr
+from sqlalchemy import text
+
+from app.admin.guards import PUBLIC as PANEL_PUBLIC
+from app.admin.guards import owners_only
+from app.admin.security import SESSION_COOKIE
+from app.admin.sessions import store_key
+from app.admin.users import AdminUsers
+from app.config import AdminSettings, AlertSettings
+from app.server import create_app
+from tests.admin.conftest import BASE, MANAGER, OWNER, Browser, RememberingHasher
+from tests.bot.conftest import HEADERS as WEBHOOK_HEADERS
+from tests.bot.conftest import bot_settings
+from tests.fixtures_app import ADMIN_TOKEN
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+
+ALERTS_TOKEN = "alerts-token-for-access-0x7f"
+
+# Every route open to anyone, by path template: what a customer's browser, a probe, Prometheus
+# or a person reading the API's docs needs. Anything else must be guarded.
+PUBLIC = {
+    ("GET", "/api/v1/products"),
+    ("GET", "/api/v1/products/{sku:str}"),
+    ("GET", "/api/v1/products/{sku:str}/photos/{position:int}"),
+    ("GET", "/api/v1/products/{sku:str}/stock"),
+    ("GET", "/health/live"),
+    ("GET", "/health/ready"),
+    ("GET", "/metrics"),
+    ("GET", "/schema"),
+    ("GET", "/schema/openapi.json"),
+    ("GET", "/schema/openapi.yaml"),
+    ("GET", "/schema/openapi.yml"),
+    ("GET", "/schema/elements"),
+    ("GET", "/schema/swagger"),
+    ("GET", "/schema/redoc"),
+    ("GET", "/schema/rapidoc"),
+    ("GET", "/schema/oauth2-redirect.html"),
+    ("GET", "/schema/{path:str}"),
+    ("GET", "/admin/login"),
+    ("POST", "/admin/login"),
+    ("GET", "/admin/static/{file_path:path}"),
+    ("HEAD", "/admin/static/{file_path:path}"),
+}
+# Panel sections only owners may use: accounts and the shop's own texts.
+OWNERS_ONLY = ("/admin/users", "/admin/shop")
+SAMPLES = {
+    "sku": "KR-KS-001",
+    "order_id": "1",
+    "chat_id": "501",
+    "user_id": "2",  # the manager: an owner's admitted requests must not lock the owner out
+    "position": "0",
+    "update_id": "1",
+    "upload_id": "abc",
+    "file_path": "admin.css",
+    "path": "swagger",
+}
+
+
+def classify(method: str, path: str, handler: Any) -> str | None:
+    """The route's class, or None: a route nobody decided about."""
+    if (method, path) in PUBLIC:
+        return "public"
+    if path.startswith("/api/v1/admin/"):
+        return "admin_api"
+    if path == "/admin" or path.startswith("/admin/"):
+        return "owner" if path.startswith(OWNERS_ONLY) else "panel"
+    if path == "/alerts/alertmanager":
+        return "alerts"
+    if path == "/telegram/webhook":
+        return "webhook"
+    return None
+
+
+def routes(app: Litestar) -> list[tuple[str, str, str, Any]]:
+    """(method, path template, concrete path, handler) of every HTTP route but OPTIONS."""
+    found = []
+    for route in app.routes:
+        assert isinstance(route, HTTPRoute), f"{route.path}: not HTTP, not classified here"
+        path = re.sub(r"\{(\w+):\w+\}", lambda m: SAMPLES[m.group(1)], route.path)
+        for handler in route.route_handlers:
+            for method in handler.http_methods:
+                if method != "OPTIONS":
+                    found.append((method, route.path, path, handler))
+    return found
+
+
+@pytest.fixture(name="app")
+def fx_app(database_url, db, telegram, demo_catalog):
+    settings = bot_settings(
+        database_url, telegram, alerts=AlertSettings(token=SecretStr(ALERTS_TOKEN))
+    )
+    return create_app(settings)
+
+
+@pytest.fixture(name="client")
+async def fx_client(app):
+    async with AsyncTestClient(app, base_url=BASE) as client:
+        yield client
+
+
+@pytest.fixture(name="users")
+async def fx_users(session_factory):
+    users = AdminUsers(session_factory, hasher=RememberingHasher())
+    await users.create(*OWNER, "owner")
+    await users.create(*MANAGER, "manager")
+    return users
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def refused(response: Any) -> bool:
+    """Turned away by a guard: 401/403, or a panel page's redirect to the sign-in."""
+    if response.status_code in (401, 403):
+        return True
+    location = response.headers.get("location", "")
+    return response.status_code == 303 and location.startswith("/admin/login")
+
+
+def body_for(method: str) -> dict[str, Any]:
+    return {"json": {}} if method in ("POST", "PUT", "PATCH") else {}
+
+
+async def signed_in(client: Any, who: tuple[str, str]) -> Browser:
+    browser = Browser(client, own_cookies=True)
+    response = await browser.sign_in(*who)
+    assert response.status_code == 200, response.text
+    return browser
+
+
+async def panel_request(browser: Browser, method: str, path: str) -> Any:
+    """As the panel's pages send it: a form post with the CSRF token, a GET as a link."""
+    if method == "GET":
+        return await browser.get(path, follow_redirects=False)
+    return await browser.post(path, data={}, follow_redirects=False)
+
+
+async def expired_session(db: Any, client: Any) -> Browser:
+    """A real session, signed in longer ago than KRAMAR_ADMIN_SESSION_ABSOLUTE_SECONDS (its
+    store row still there: only the absolute timeout ends it)."""
+    browser = await signed_in(client, OWNER)
+    assert browser._jar is not None
+    token = browser._jar.get(SESSION_COOKIE, path="/admin")
+    assert token
+    key = store_key(token)
+    async with db.begin() as conn:
+        raw = await conn.scalar(text("SELECT value FROM admin_sessions WHERE key = :k"), {"k": key})
+        data = json.loads(raw)
+        data["t"] = time.time() - AdminSettings().session_absolute_seconds - 60
+        await conn.execute(
+            text("UPDATE admin_sessions SET value = :v WHERE key = :k"),
+            {"k": key, "v": json.dumps(data).encode()},
+        )
+    return browser
+
+
+async def test_every_route_is_classified_and_each_guard_refuses_and_admits(app, client, users, db):
+    found = routes(app)
+    unclassified = sorted({(m, t) for m, t, _, h in found if classify(m, t, h) is None})
+    assert not unclassified, (
+        f"routes in no access class (add them to tests/test_access.py): {unclassified}"
+    )
+    by_class: dict[str, list[tuple[str, str]]] = {}
+    for method, template, path, handler in found:
+        by_class.setdefault(classify(method, template, handler) or "", []).append((method, path))
+    assert {k: len(v) for k, v in by_class.items()}.keys() == {
+        "public",
+        "admin_api",
+        "panel",
+        "owner",
+        "alerts",
+        "webhook",
+    }
+    guarded_for_owners = {
+        (m, t)
+        for m, t, _, h in found
+        if any(owners_only in (x.guards or []) for x in h.ownership_layers)
+    }
+    assert guarded_for_owners == {(m, t) for m, t, _, _ in found if t.startswith(OWNERS_ONLY)}
+    assert sorted(t for m, t, _, h in found if h.opt.get(PANEL_PUBLIC)) == sorted(
+        t for m, t in PUBLIC if t.startswith("/admin")
+    )
+
+    anonymous = Browser(client, own_cookies=True)
+    await anonymous.get("/admin/login")  # a CSRF token, so a refusal is the session's
+    forged = Browser(client, own_cookies=True)
+    await forged.get("/admin/login")
+    assert forged._jar is not None
+    forged._jar.set(SESSION_COOKIE, secrets.token_urlsafe(32), domain="shop.example", path="/admin")
+    expired = await expired_session(db, client)
+    manager = await signed_in(client, MANAGER)
+    owner = await signed_in(client, OWNER)
+
+    wrong = [{}, bearer("wrong-token"), {"Authorization": f"Basic {ADMIN_TOKEN}"}]
+    failures: list[str] = []
+
+    def expect(ok: bool, what: str, method: str, path: str, response: Any) -> None:
+        if not ok:
+            failures.append(f"{method} {path} {what}: {response.status_code}")
+
+    for method, path in by_class["public"]:
+        if (method, path) == ("POST", "/admin/login"):
+            # Open to all, and it lets in only the right password (`signed_in` above).
+            guess = Browser(client, own_cookies=True)
+            response = await guess.sign_in(OWNER[0], "not-the-password")
+            expect(response.status_code == 401, "a wrong password", method, path, response)
+            continue
+        response = await client.request(method, path, follow_redirects=False)
+        expect(
+            not refused(response) and response.status_code < 500,
+            "anonymous",
+            method,
+            path,
+            response,
+        )
+
+    for method, path in by_class["admin_api"]:
+        for headers in [*wrong, bearer(ALERTS_TOKEN), WEBHOOK_HEADERS]:
+            response = await client.request(method, path, headers=headers, **body_for(method))
+            expect(response.status_code == 401, f"with {sorted(headers)}", method, path, response)
+        with owner._cookies():
+            with_session = await client.request(method, path, **body_for(method))
+        expect(refused(with_session), "with a panel session", method, path, with_session)
+        right = await client.request(method, path, headers=bearer(ADMIN_TOKEN), **body_for(method))
+        expect(not refused(right), "with the admin token", method, path, right)
+
+    for method, path in by_class["alerts"] + by_class["webhook"]:
+        own = bearer(ALERTS_TOKEN) if path.startswith("/alerts") else WEBHOOK_HEADERS
+        others = [*wrong, bearer(ADMIN_TOKEN), {"X-Telegram-Bot-Api-Secret-Token": "guess"}]
+        others += [WEBHOOK_HEADERS] if path.startswith("/alerts") else [bearer(ALERTS_TOKEN)]
+        for headers in others:
+            response = await client.request(method, path, headers=headers, json={})
+            expect(refused(response), f"with {sorted(headers)}", method, path, response)
+        update = {
+            "update_id": 77,
+            "message": {
+                "message_id": 1,
+                "date": 1,
+                "chat": {"id": 7, "type": "private"},
+                "text": "/help",
+            },
+        }
+        right = await client.request(method, path, headers=own, json=update)
+        expect(
+            not refused(right) and right.status_code < 500,
+            "with its credential",
+            method,
+            path,
+            right,
+        )
+
+    guarded = by_class["panel"] + by_class["owner"]
+    # The owner's own requests last, the sign-out last of all: it ends the session.
+    for method, path in guarded:
+        for who, browser in (("anonymous", anonymous), ("forged", forged), ("expired", expired)):
+            response = await panel_request(browser, method, path)
+            expect(refused(response), f"{who} session", method, path, response)
+        response = await client.request(
+            method, path, headers=bearer(ADMIN_TOKEN), follow_redirects=False
+        )
+        expect(refused(response), "admin token, no session", method, path, response)
+        if method != "GET":
+            with manager._cookies():
+                no_csrf = await client.request(method, path, follow_redirects=False)
+            expect(no_csrf.status_code == 403, "a session without CSRF", method, path, no_csrf)
+    for method, path in guarded:
+        if path == "/admin/logout":
+            continue
+        response = await panel_request(manager, method, path)
+        if (method, path) in by_class["owner"]:
+            expect(
+                response.status_code == 403, "manager where owner is needed", method, path, response
+            )
+        else:
+            expect(not refused(response), "manager", method, path, response)
+    for method, path in guarded:
+        if path == "/admin/logout":
+            continue
+        response = await panel_request(owner, method, path)
+        expect(
+            not refused(response) and response.status_code < 500, "owner", method, path, response
+        )
+    # Signing out is admitted when it ends the session: the next page asks to sign in again.
+    response = await panel_request(owner, "POST", "/admin/logout")
+    expect(response.status_code == 303, "owner", "POST", "/admin/logout", response)
+    after = await panel_request(owner, "GET", "/admin")
+    expect(refused(after), "after signing out", "GET", "/admin", after)
+    assert not failures, "\n".join(failures)
