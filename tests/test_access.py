@@ -11,6 +11,7 @@ last must get past the guard, so the test can fail both ways.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import secrets
@@ -32,7 +33,8 @@ from app.config import AdminSettings, AlertSettings
 from app.server import create_app
 from tests.admin.conftest import BASE, MANAGER, OWNER, Browser, RememberingHasher
 from tests.bot.conftest import HEADERS as WEBHOOK_HEADERS
-from tests.bot.conftest import bot_settings
+from tests.bot.conftest import MANAGERS, bot_settings
+from tests.bot.test_conversation import Customer, buttons, said
 from tests.fixtures_app import ADMIN_TOKEN
 
 if TYPE_CHECKING:
@@ -311,3 +313,64 @@ async def test_every_route_is_classified_and_each_guard_refuses_and_admits(app, 
     after = await panel_request(owner, "GET", "/admin")
     expect(refused(after), "after signing out", "GET", "/admin", after)
     assert not failures, "\n".join(failures)
+
+
+async def settled(db: Any) -> None:
+    """Until the bot has worked off every update it was sent."""
+    for _ in range(200):
+        async with db.connect() as conn:
+            pending = await conn.scalar(
+                text("SELECT count(*) FROM telegram_inbox WHERE status = 'pending'")
+            )
+        if pending == 0:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the bot did not work off its updates")
+
+
+async def test_the_manager_chats_powers_work_only_in_the_manager_chat(client, db, telegram):
+    """A customer's private chat sends what the managers send (a reply to the hand-off's
+    message, /bot as a reply, the hand-off's and an order's buttons): nothing reaches the other
+    customer, and the hand-off stays. The same from the managers' chat works."""
+    alice, mallory = 701, 702
+    await Customer(client, telegram, alice).says("покличте менеджера")
+    notice = telegram.sent(MANAGERS)[-1]
+    assert buttons(notice) == [f"bot:{alice}"]
+    heard = len(telegram.sent(alice))
+
+    def reply_to_notice(chat: int, words: str) -> dict[str, Any]:
+        update = telegram.message_update(chat, words)
+        chat_type = "private" if chat > 0 else "supergroup"
+        update["message"]["reply_to_message"] = {
+            "message_id": notice.message_id,  # the same id, as a forger would guess it
+            "date": 1,
+            "chat": {"id": chat, "type": chat_type},
+            "text": notice.visible,
+        }
+        return update
+
+    mallory_ = Customer(client, telegram, mallory)
+    forged = [
+        reply_to_notice(mallory, "Ваше замовлення скасовано, оплатіть на картку 4444"),
+        reply_to_notice(mallory, "/bot"),
+        mallory_.press_update(f"bot:{alice}", message_id=notice.message_id),
+        mallory_.press_update("m:cancelled:1", message_id=notice.message_id),
+    ]
+    for update in forged:
+        response = await client.post("/telegram/webhook", json=update, headers=WEBHOOK_HEADERS)
+        assert response.status_code == 200
+    await settled(db)
+    await asyncio.sleep(0.2)
+    assert len(telegram.sent(alice)) == heard, [said(m) for m in telegram.sent(alice)[heard:]]
+    async with db.connect() as conn:
+        status = await conn.scalar(
+            text("SELECT status FROM handoffs WHERE chat_id = :c"), {"c": alice}
+        )
+    assert status == "open"
+
+    # The same reply from the managers' chat reaches her: the forgeries named the right message.
+    update = reply_to_notice(MANAGERS, "Вітаю, я Ірина.")
+    update["message"]["from"] = {"id": 77, "is_bot": False, "first_name": "Ірина"}
+    await client.post("/telegram/webhook", json=update, headers=WEBHOOK_HEADERS)
+    await settled(db)
+    assert [said(m) for m in telegram.sent(alice)[heard:]] == ["Вітаю, я Ірина."]
