@@ -12,7 +12,9 @@ last must get past the guard, so the test can fail both ways.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import logging
 import re
 import secrets
 import time
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pydantic import SecretStr
 from sqlalchemy import text
 
@@ -29,13 +32,25 @@ from app.admin.guards import owners_only
 from app.admin.security import SESSION_COOKIE
 from app.admin.sessions import store_key
 from app.admin.users import AdminUsers
-from app.config import AdminSettings, AlertSettings
+from app.config import (
+    AdminSettings,
+    AlertSettings,
+    LinkSettings,
+    LLMSettings,
+    RagSettings,
+    TelegramSettings,
+)
+from app.observability import tracing
+from app.observability.logs import configure_logging
 from app.server import create_app
 from tests.admin.conftest import BASE, MANAGER, OWNER, Browser, RememberingHasher
 from tests.bot.conftest import HEADERS as WEBHOOK_HEADERS
-from tests.bot.conftest import MANAGERS, bot_settings
+from tests.bot.conftest import MANAGERS, bot_settings, wait_for
 from tests.bot.test_conversation import Customer, buttons, said
-from tests.fixtures_app import ADMIN_TOKEN
+from tests.fixtures_app import ADMIN_TOKEN, app_settings
+from tests.fixtures_demo import demo_photo
+from tests.servers.openai import Answer, OpenAIServer
+from tests.servers.telegram import TelegramServer
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -374,3 +389,153 @@ async def test_the_manager_chats_powers_work_only_in_the_manager_chat(client, db
     await client.post("/telegram/webhook", json=update, headers=WEBHOOK_HEADERS)
     await settled(db)
     assert [said(m) for m in telegram.sent(alice)[heard:]] == ["Вітаю, я Ірина."]
+
+
+# Distinctive secrets, each set where the app reads it; none may show anywhere but where it
+# belongs (the bot token in Telegram's URLs, the model key in the model's Authorization).
+LEAK_BOT_TOKEN = "7012345678:AAHleakcheckBotTokenSecretHalf0xQ1"
+LEAK = {
+    "bot token": LEAK_BOT_TOKEN,
+    "bot token's secret half": LEAK_BOT_TOKEN.split(":", 1)[1],
+    "webhook secret": "whsec-leakcheck-9b1f27c4",
+    "admin token": "admintok-leakcheck-5e8a1d3b",
+    "alerts token": "alertstok-leakcheck-0c6e94f2",
+    "panel key": "panelkey-leakcheck-a7d3c918e2b64f05",
+    "model key": "sk-leakcheck-3f8e2d1c0b9a8f7e6d5c",
+    "embeddings key": "sk-leakcheck-emb-44d2a9b7c1",
+    "database password": "pgpass-leakcheck-71be02",
+}
+
+
+class Shopper(Customer):
+    """A customer of the leak check's app, whose webhook has its own secret."""
+
+    async def _post(self, update: dict[str, Any]) -> list[Any]:
+        before = len(self.telegram.sent(self.chat_id))
+        headers = {"X-Telegram-Bot-Api-Secret-Token": LEAK["webhook secret"]}
+        response = await self.client.post("/telegram/webhook", json=update, headers=headers)
+        assert response.status_code == 200
+        await wait_for(self.telegram, lambda _: len(self.telegram.sent(self.chat_id)) > before)
+        await asyncio.sleep(0.15)
+        return list(self.telegram.sent(self.chat_id)[before:])
+
+
+def leak_settings(database_url: Any, telegram: Any, model_url: str, **overrides: Any) -> Any:
+    url = database_url.set(password=LEAK["database password"])
+    link = LinkSettings(
+        name="primary", model="gpt-test", base_url=model_url, api_key=SecretStr(LEAK["model key"])
+    )
+    return app_settings(
+        url,
+        telegram=TelegramSettings(
+            bot_token=SecretStr(LEAK_BOT_TOKEN),
+            webhook_secret=SecretStr(LEAK["webhook secret"]),
+            api_url=telegram.url,
+            per_chat_interval_seconds=0.0,
+            global_interval_seconds=0.0,
+            poll_interval_seconds=0.1,
+            burst_max=1,
+            holding_seconds=0,
+        ),
+        public_url="https://shop.example",
+        manager_chat_id=MANAGERS,
+        admin_token=SecretStr(LEAK["admin token"]),
+        alerts=AlertSettings(token=SecretStr(LEAK["alerts token"])),
+        admin=AdminSettings(secret_key=SecretStr(LEAK["panel key"])),
+        llm=LLMSettings(links=[link]),
+        rag=RagSettings(openai_api_key=SecretStr(LEAK["embeddings key"])),
+        **overrides,
+    )
+
+
+def leaks_in(where: str, text_: str) -> list[str]:
+    return [f"{name} in {where}" for name, value in LEAK.items() if value in text_]
+
+
+@pytest.fixture(name="logged")
+def fx_logged():
+    """The app's own log handler (JSON, DEBUG) into a buffer, as `kramar serve` sets it up;
+    the root logger as it was afterwards."""
+    root = logging.getLogger()
+    saved = (root.level, list(root.handlers))
+    buffer = io.StringIO()
+    yield buffer, lambda settings: configure_logging(settings, stream=buffer)
+    root.handlers[:] = saved[1]
+    root.setLevel(saved[0])
+
+
+async def test_no_secret_reaches_logs_metrics_traces_or_a_model(
+    database_url, db, demo_catalog, logged
+):
+    """A conversation with a photo, a question to the model, an order and a hand-off, the
+    admin API and the webhook tried with wrong credentials: then every log line, the /metrics
+    scrape, every span's attributes and events, and every request the model got are searched
+    for each secret."""
+    buffer, configure = logged
+    spans = InMemorySpanExporter()
+    model = OpenAIServer()
+    model.start()
+    answer = {"reply": "Костюм «Мрія» — гарний вибір.", "skus": ["KR-KS-001"], "intent": "price"}
+    model.default("gpt-test", Answer(json.dumps(answer, ensure_ascii=False)))
+    failures: list[str] = []
+    try:
+        with TelegramServer(token=LEAK_BOT_TOKEN) as telegram:
+            settings = leak_settings(
+                database_url, telegram, model.base_url, log_level="DEBUG", log_format="json"
+            )
+            configure(settings)
+            stop_tracing = tracing.configure_tracing(
+                settings.model_copy(update={"otlp_endpoint": "http://127.0.0.1:9"}),
+                exporter=spans,
+            )
+            try:
+                async with AsyncTestClient(create_app(settings), base_url=BASE) as client:
+                    olena = Shopper(client, telegram, 801)
+                    await olena.says("Скільки коштує костюм Мрія?")
+                    [card] = await olena.sends_photo(demo_photo("KR-KS-001.png"))
+                    assert "2 450 грн" in said(card)
+                    await olena.presses("o:KR-KS-001")
+                    await olena.presses("s:KR-KS-001:S")
+                    await olena.presses("c:KR-KS-001:S:бежевий")
+                    await olena.shares_contact("+380 67 123 45 67")
+                    await olena.presses("d:np")
+                    [summary] = await olena.says("Київ відділення №25")
+                    confirmed = await olena.presses(buttons(summary)[0])
+                    assert "прийнято" in said(confirmed[-1])
+                    human = {"reply": "Передаю менеджеру.", "intent": "human", "escalate": True}
+                    model.default("gpt-test", Answer(json.dumps(human, ensure_ascii=False)))
+                    await olena.says("покличте менеджера")
+                    assert "Передача розмови" in said(telegram.sent(MANAGERS)[-1])
+                    for headers in ({}, {"Authorization": "Bearer " + LEAK["alerts token"]}):
+                        await client.get("/api/v1/admin/orders", headers=headers)
+                    admin = {"Authorization": "Bearer " + LEAK["admin token"]}
+                    assert (await client.get("/api/v1/admin/orders", headers=admin)).is_success
+                    wrong = {"X-Telegram-Bot-Api-Secret-Token": LEAK["admin token"]}
+                    await client.post("/telegram/webhook", json={"update_id": 1}, headers=wrong)
+                    metrics = (await client.get("/metrics")).text
+                tracing.flush()
+            finally:
+                if stop_tracing is not None:
+                    stop_tracing()
+    finally:
+        model.stop()
+
+    assert '"level": "DEBUG"' in buffer.getvalue() or '"level":"DEBUG"' in buffer.getvalue()
+    failures += leaks_in("the logs", buffer.getvalue())
+    assert "escalations_total" in metrics
+    failures += leaks_in("/metrics", metrics)
+    finished = spans.get_finished_spans()
+    assert any(s.name == "telegram.update" for s in finished)
+    for span_ in finished:
+        shown = [span_.name, json.dumps(dict(span_.attributes or {}), default=str)]
+        for event in span_.events:
+            shown += [event.name, json.dumps(dict(event.attributes or {}), default=str)]
+        failures += leaks_in(f"span {span_.name}", "\n".join(shown))
+    assert model.requests, "the model was asked nothing"
+    for request in model.requests:
+        body = json.dumps(request.body, ensure_ascii=False)
+        headers = dict(request.headers)
+        authorization = headers.pop("authorization", headers.pop("Authorization", ""))
+        assert authorization == f"Bearer {LEAK['model key']}"
+        failures += leaks_in("a model request", body + json.dumps(headers) + request.path)
+    assert not failures, sorted(set(failures))
