@@ -49,7 +49,7 @@ from tests.bot.conftest import MANAGERS, bot_settings, wait_for
 from tests.bot.test_conversation import Customer, buttons, said
 from tests.fixtures_app import ADMIN_TOKEN, app_settings
 from tests.fixtures_demo import demo_photo
-from tests.servers.openai import Answer, OpenAIServer
+from tests.servers.openai import Answer, Fail, OpenAIServer
 from tests.servers.telegram import TelegramServer
 
 if TYPE_CHECKING:
@@ -423,7 +423,11 @@ class Shopper(Customer):
 def leak_settings(database_url: Any, telegram: Any, model_url: str, **overrides: Any) -> Any:
     url = database_url.set(password=LEAK["database password"])
     link = LinkSettings(
-        name="primary", model="gpt-test", base_url=model_url, api_key=SecretStr(LEAK["model key"])
+        name="primary",
+        model="gpt-test",
+        base_url=model_url,
+        api_key=SecretStr(LEAK["model key"]),
+        max_retries=0,  # the model's 500 is logged at once, not after the SDK's back-off
     )
     return app_settings(
         url,
@@ -442,7 +446,7 @@ def leak_settings(database_url: Any, telegram: Any, model_url: str, **overrides:
         admin_token=SecretStr(LEAK["admin token"]),
         alerts=AlertSettings(token=SecretStr(LEAK["alerts token"])),
         admin=AdminSettings(secret_key=SecretStr(LEAK["panel key"])),
-        llm=LLMSettings(links=[link]),
+        llm=LLMSettings(links=[link], backoff_seconds=0),
         rag=RagSettings(openai_api_key=SecretStr(LEAK["embeddings key"])),
         **overrides,
     )
@@ -467,8 +471,9 @@ def fx_logged():
 async def test_no_secret_reaches_logs_metrics_traces_or_a_model(
     database_url, db, demo_catalog, logged
 ):
-    """A conversation with a photo, a question to the model, an order and a hand-off, the
-    admin API and the webhook tried with wrong credentials: then every log line, the /metrics
+    """A conversation with a photo, a question to the model, an order and a hand-off, with a
+    model error and a Telegram error on the way, the admin API and the
+    webhook tried with wrong credentials: then every log line, the /metrics
     scrape, every span's attributes and events, and every request the model got are searched
     for each secret."""
     buffer, configure = logged
@@ -491,6 +496,11 @@ async def test_no_secret_reaches_logs_metrics_traces_or_a_model(
             try:
                 async with AsyncTestClient(create_app(settings), base_url=BASE) as client:
                     olena = Shopper(client, telegram, 801)
+                    # Failures log what went wrong: a model's 500 and Telegram's 502 (whose
+                    # URLs carry the bot token; a failed download's log is
+                    # tests/bot/test_no_secrets_in_logs.py's).
+                    model.script("gpt-test", Fail(500))
+                    telegram.fail("sendMessage", 502)
                     await olena.says("Скільки коштує костюм Мрія?")
                     [card] = await olena.sends_photo(demo_photo("KR-KS-001.png"))
                     assert "2 450 грн" in said(card)
