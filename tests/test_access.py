@@ -114,7 +114,7 @@ def classify(method: str, path: str, handler: Any) -> str | None:
 
 def routes(app: Litestar) -> list[tuple[str, str, str, Any]]:
     """(method, path template, concrete path, handler) of every HTTP route but OPTIONS."""
-    found = []
+    found: list[tuple[str, str, str, Any]] = []
     for route in app.routes:
         assert isinstance(route, HTTPRoute), f"{route.path}: not HTTP, not classified here"
         path = re.sub(r"\{(\w+):\w+\}", lambda m: SAMPLES[m.group(1)], route.path)
@@ -155,8 +155,8 @@ def refused(response: Any) -> bool:
     """Turned away by a guard: 401/403, or a panel page's redirect to the sign-in."""
     if response.status_code in (401, 403):
         return True
-    location = response.headers.get("location", "")
-    return response.status_code == 303 and location.startswith("/admin/login")
+    location: str = response.headers.get("location", "")
+    return bool(response.status_code == 303 and location.startswith("/admin/login"))
 
 
 def body_for(method: str) -> dict[str, Any]:
@@ -354,7 +354,7 @@ async def test_the_manager_chats_powers_work_only_in_the_manager_chat(client, db
     heard = len(telegram.sent(alice))
 
     def reply_to_notice(chat: int, words: str) -> dict[str, Any]:
-        update = telegram.message_update(chat, words)
+        update: dict[str, Any] = telegram.message_update(chat, words)
         chat_type = "private" if chat > 0 else "supergroup"
         update["message"]["reply_to_message"] = {
             "message_id": notice.message_id,  # the same id, as a forger would guess it
