@@ -45,7 +45,7 @@ from app.observability.logs import configure_logging
 from app.server import create_app
 from tests.admin.conftest import BASE, MANAGER, OWNER, Browser, RememberingHasher
 from tests.bot.conftest import HEADERS as WEBHOOK_HEADERS
-from tests.bot.conftest import MANAGERS, bot_settings, wait_for
+from tests.bot.conftest import MANAGERS, bot_settings
 from tests.bot.test_conversation import Customer, buttons, said
 from tests.fixtures_app import ADMIN_TOKEN, app_settings
 from tests.fixtures_demo import demo_photo
@@ -407,19 +407,6 @@ LEAK = {
 }
 
 
-class Shopper(Customer):
-    """A customer of the leak check's app, whose webhook has its own secret."""
-
-    async def _post(self, update: dict[str, Any]) -> list[Any]:
-        before = len(self.telegram.sent(self.chat_id))
-        headers = {"X-Telegram-Bot-Api-Secret-Token": LEAK["webhook secret"]}
-        response = await self.client.post("/telegram/webhook", json=update, headers=headers)
-        assert response.status_code == 200
-        await wait_for(self.telegram, lambda _: len(self.telegram.sent(self.chat_id)) > before)
-        await asyncio.sleep(0.15)
-        return list(self.telegram.sent(self.chat_id)[before:])
-
-
 def leak_settings(database_url: Any, telegram: Any, model_url: str, **overrides: Any) -> Any:
     url = database_url.set(password=LEAK["database password"])
     link = LinkSettings(
@@ -495,7 +482,8 @@ async def test_no_secret_reaches_logs_metrics_traces_or_a_model(
             )
             try:
                 async with AsyncTestClient(create_app(settings), base_url=BASE) as client:
-                    olena = Shopper(client, telegram, 801)
+                    secret = {"X-Telegram-Bot-Api-Secret-Token": LEAK["webhook secret"]}
+                    olena = Customer(client, telegram, 801, headers=secret)
                     # Failures log what went wrong: a model's 500 and Telegram's 502 (whose
                     # URLs carry the bot token; a failed download's log is
                     # tests/bot/test_no_secrets_in_logs.py's).

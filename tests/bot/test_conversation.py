@@ -33,12 +33,14 @@ _callbacks = itertools.count(1)
 class Customer:
     """One Telegram user writing to the shop."""
 
-    def __init__(self, client, telegram, chat_id: int) -> None:
+    def __init__(self, client, telegram, chat_id: int, *, headers=HEADERS) -> None:
+        """`headers`: the webhook's secret header, if the app has its own secret."""
         self.client, self.telegram, self.chat_id = client, telegram, chat_id
+        self.headers = headers
 
     async def _post(self, update) -> list[Sent]:
         before = len(self.telegram.sent(self.chat_id))
-        response = await self.client.post("/telegram/webhook", json=update, headers=HEADERS)
+        response = await self.client.post("/telegram/webhook", json=update, headers=self.headers)
         assert response.status_code == 200
         await wait_for(self.telegram, lambda _: len(self.telegram.sent(self.chat_id)) > before)
         await asyncio.sleep(0.15)  # the rest of a multi-message answer
