@@ -113,7 +113,8 @@ def classify(method: str, path: str, handler: Any) -> str | None:
 
 
 def routes(app: Litestar) -> list[tuple[str, str, str, Any]]:
-    """(method, path template, concrete path, handler) of every HTTP route but OPTIONS."""
+    """(method, path template, concrete path, handler) of every HTTP route but OPTIONS (the
+    answers Litestar adds to every path: checked apart to say nothing but the methods)."""
     found: list[tuple[str, str, str, Any]] = []
     for route in app.routes:
         assert isinstance(route, HTTPRoute), f"{route.path}: not HTTP, not classified here"
@@ -292,6 +293,11 @@ async def test_every_route_is_classified_and_each_guard_refuses_and_admits(app, 
         )
 
     guarded = by_class["panel"] + by_class["owner"]
+    for path in sorted(
+        {p for c in ("admin_api", "panel", "owner", "alerts", "webhook") for _, p in by_class[c]}
+    ):
+        response = await client.options(path)
+        expect(response.content == b"" or refused(response), "OPTIONS", "OPTIONS", path, response)
     # The owner's own requests last, the sign-out last of all: it ends the session.
     for method, path in guarded:
         for who, browser in (("anonymous", anonymous), ("forged", forged), ("expired", expired)):
