@@ -2,14 +2,14 @@
 
 A worker killed after some of a turn's messages went out, and before the update was marked
 done, leaves the update to be taken again when its lease runs out. The worker gives each turn a
-`TurnSends`; the sender asks it before every Telegram call and reports every call that went
-through, and each is written to the update's inbox row (`replies_sent`, fenced by the lease
-token) before the next call. The turn taken again skips as many calls as the row records, and
-sends only the rest. What remains doubled is at most one message per killed turn: the one
-sent and not yet recorded when the process died.
+`TurnSends`; the sender asks it before every Telegram call and reports every call it is done
+with (sent, or given up), and each is written to the update's inbox row (`replies_sent`,
+fenced by the lease token) before the next call. The turn taken again skips as many calls as
+the row records, and sends only the rest. What remains doubled is at most one message per
+killed turn: the one sent and not yet recorded when the process died.
 
-This holds as long as the re-run sends its messages in the same order, which the dialog does:
-its effects are idempotent per update (orders) or recorded in Postgres (a hand-off already open
+This holds as long as the re-run makes its calls in the same order, which the dialog does: its
+effects are idempotent per update (orders) or recorded in Postgres (a hand-off already open
 makes the re-run relay instead of opening another; its one message is then skipped). The
 holding message is not counted (`unrecorded`): whether it goes out depends on timing.
 """
@@ -38,8 +38,8 @@ _current: ContextVar[TurnSends | None] = ContextVar("kramar_turn_sends", default
 
 
 class TurnSends:
-    """One turn's count of Telegram calls: skipped while an earlier attempt sent them,
-    recorded after each one this attempt sends."""
+    """One turn's count of Telegram calls: skipped while an earlier attempt settled them,
+    recorded after each one this attempt settles."""
 
     def __init__(
         self,
@@ -48,7 +48,7 @@ class TurnSends:
         already: int,
         lost: Callable[[], None],
     ) -> None:
-        """`record(n)`: store that `n` calls went out, False if the lease was lost (then
+        """`record(n)`: store that `n` calls are settled, False if the lease was lost (then
         `lost()` is called and nothing more should be sent); `already`: calls an earlier
         attempt recorded."""
         self._record = record
@@ -58,15 +58,17 @@ class TurnSends:
         """Calls of this turn so far, skipped ones included."""
 
     def skip(self) -> bool:
-        """True if the next call was sent by an earlier attempt (it is counted as made)."""
+        """True if the next call was settled by an earlier attempt (it is counted as made)."""
         if self.calls < self._already:
             self.calls += 1
             return True
         return False
 
-    async def sent(self) -> None:
-        """Record one more call that went out. The database being away loses only this
-        record (the count is absolute, the next one catches up), never the turn."""
+    async def settled(self) -> None:
+        """Record one more call done with: sent, or given up (Telegram refused it, or kept
+        failing), so that a re-run neither repeats it nor counts the calls after it wrong.
+        The database being away loses only this record (the count is absolute, the next one
+        catches up), never the turn."""
         self.calls += 1
         try:
             held = await self._record(self.calls)

@@ -209,20 +209,34 @@ class Sender:
         return edited is not None
 
     async def _call(self, method: TelegramMethod[T]) -> T | None:
-        """`method` after the flood limiter, retried as the module says; None if not sent."""
-        chat_id: int | str = getattr(method, "chat_id")  # noqa: B009 (all our methods have one)
-        name = method.__api_method__
+        """`method` after the flood limiter, retried as the module says; None if not sent.
+
+        Within a turn, a call an earlier attempt of the turn settled is not made again, and
+        each call settled (sent, or given up) is recorded (`app.bot.delivered`)."""
         turn = delivered.current()
         if turn is not None and turn.skip():
-            log.info("telegram %s to chat %s: sent by an earlier attempt", name, chat_id)
+            chat_id: int | str = getattr(method, "chat_id")  # noqa: B009 (all our methods have one)
+            log.info(
+                "telegram %s to chat %s: settled by an earlier attempt",
+                method.__api_method__,
+                chat_id,
+            )
             return cast("T", delivered.placeholder(method, chat_id))
+        result = await self._send(method)
+        if turn is not None:
+            await turn.settled()
+        return result
+
+    async def _send(self, method: TelegramMethod[T]) -> T | None:
+        chat_id: int | str = getattr(method, "chat_id")  # noqa: B009 (all our methods have one)
+        name = method.__api_method__
         error: TelegramAPIError | None = None
         for attempt in range(1, self._max_attempts + 1):
             if error is not None:
                 await asyncio.sleep(self._delay(error, attempt - 1))
             await self._limiter.acquire(chat_id)
             try:
-                result = await self._bot(method)
+                return await self._bot(method)
             except TelegramRetryAfter as exc:
                 error = exc
                 if exc.retry_after > self._max_retry_after:
@@ -232,10 +246,6 @@ class Sender:
             except TelegramAPIError as exc:  # 400, 403 and the like: sending again won't help
                 error = exc
                 break
-            else:
-                if turn is not None:
-                    await turn.sent()
-                return result
             if attempt < self._max_attempts:
                 log.info("telegram %s to chat %s failed: %s", name, chat_id, self._describe(error))
         if error is not None:

@@ -107,3 +107,33 @@ async def test_a_turn_taken_over_after_its_lease_ran_out_sends_only_the_rest(db,
             await conn.execute(text("SELECT status, attempts, replies_sent FROM telegram_inbox"))
         ).one()
     assert tuple(row) == ("done", 2, 3)
+
+
+async def test_a_message_telegram_refused_is_counted_so_the_rest_are_not_sent_twice(
+    db, telegram, sender
+):
+    """Counting only the messages that went through would skip the wrong ones on the retry:
+    the refused one is counted as done with (and not tried again)."""
+    inbox = Inbox(db, worker_id="w", max_attempts=3, album_wait_seconds=0)
+    inbox._backoff = 0.05
+
+    async def process(work):
+        await sender.send_text(CHAT, "один")
+        if work.attempts == 1:
+            telegram.fail("sendMessage", 400, description="Bad Request: message is too odd")
+        await sender.send_text(CHAT, "два")
+        await sender.send_text(CHAT, "три")
+        if work.attempts == 1:
+            raise ConnectionRefusedError("the model went away mid-turn")
+        await sender.send_text(CHAT, "чотири")
+
+    worker = InboxWorker(inbox, process, poll_interval=0.05)
+    await inbox.put(message(1, CHAT))
+    worker.start()
+    try:
+        await until(lambda: "чотири" in texts(telegram))
+        await asyncio.sleep(0.2)
+    finally:
+        await worker.stop()
+        await inbox.close()
+    assert texts(telegram) == ["один", "три", "чотири"]
