@@ -140,7 +140,7 @@ async def test_a_redelivery_is_answered_once_inside_a_batch_and_across_batches(d
     first = await asyncio.gather(
         inbox.put(message(1, 10)), inbox.put(message(1, 10)), inbox.put(message(2, 20))
     )
-    assert first == [True, False, True]
+    assert list(first) == [True, False, True]
     assert await inbox.put(message(1, 10)) is False
     assert await inbox.put(message(2, 20)) is False
     assert await stored(db, [1, 2]) == {1, 2}
