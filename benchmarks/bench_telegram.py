@@ -20,7 +20,7 @@ from benchmarks.table import Row
 from benchmarks.telegram_load import (
     OpenLoopResult,
     StandIn,
-    open_loop,
+    open_loop_apart,
     pinned,
     post_all,
     quantile,
@@ -96,7 +96,7 @@ class AckRun:
 def acknowledge(base: str, tg: StandIn, bodies: list[bytes], rate: int, wait: float) -> AckRun:
     """An open-loop run at `rate` updates/s, then up to `wait` s for the backlog to drain."""
     before = tg.count()
-    result = asyncio.run(open_loop(base, bodies, 1 / rate, tail=TAIL_SECONDS))
+    result = open_loop_apart(base, bodies, 1 / rate, tail=TAIL_SECONDS)
     ended = time.perf_counter()
     during = tg.count() - before
     drained = tg.wait(before + len(bodies), timeout=wait)
@@ -120,18 +120,16 @@ def web_replica_alone(updates: Updates, tg: StandIn) -> tuple[OpenLoopResult, Op
     Then a spike at SPIKE_RATE on the same replica."""
     env = {**telegram_env(tg.url), "KRAMAR_TELEGRAM_WORKERS": "0"}
     with kramar_server(None, **env) as base:
-        asyncio.run(open_loop(base, updates.batch(WARM_UP, 900_000, WARM_UP), 1 / RATE, tail=5))
+        open_loop_apart(base, updates.batch(WARM_UP, 900_000, WARM_UP), 1 / RATE, tail=5)
         total = RATE * SECONDS
-        steady = asyncio.run(
-            open_loop(base, updates.batch(total, 300_000, 1_000), 1 / RATE, tail=TAIL_SECONDS)
+        steady = open_loop_apart(
+            base, updates.batch(total, 300_000, 1_000), 1 / RATE, tail=TAIL_SECONDS
         )
-        spike = asyncio.run(
-            open_loop(
-                base,
-                updates.batch(SPIKE_RATE * SPIKE_SECONDS, 400_000, 2_000),
-                1 / SPIKE_RATE,
-                tail=TAIL_SECONDS,
-            )
+        spike = open_loop_apart(
+            base,
+            updates.batch(SPIKE_RATE * SPIKE_SECONDS, 400_000, 2_000),
+            1 / SPIKE_RATE,
+            tail=TAIL_SECONDS,
         )
         return steady, spike
 
@@ -211,10 +209,12 @@ def run() -> list[Row]:
             "ms",
             goal="<= 10 ms, 0 non-200",
             note=(
-                f"open loop {SPIKE_RATE}/s × {SPIKE_SECONDS} s, 2000 chats; p50 "
-                f"{ms(spike.latencies, 0.5):.1f} ms, max {max(spike.latencies) * 1e3:.0f} ms; "
-                f"{spike.errors} non-200, {spike.unanswered} unanswered; "
-                f"{spike.late_sends} sends >1 ms late (the generator's own lag)"
+                f"open loop {SPIKE_RATE}/s × {SPIKE_SECONDS} s, 2000 chats, sent at "
+                f"{spike.achieved_rate:.0f}/s; p50 {ms(spike.latencies, 0.5):.1f} ms, max "
+                f"{max(spike.latencies) * 1e3:.0f} ms; {spike.errors} non-200, "
+                f"{spike.unanswered} unanswered; {spike.late_sends} of "
+                f"{SPIKE_RATE * SPIKE_SECONDS} sends >1 ms late (the generator's own lag, "
+                "charged to the latency: it counts from the slot)"
             ),
         ),
         Row(
