@@ -9,7 +9,6 @@ naming it) instead of overflowing the parser or losing digits to a float.
 
 from __future__ import annotations
 
-import asyncio
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -52,16 +51,12 @@ class CleanInput(BaseModel):
         return value
 
 
-async def refuse_nul_parameters(
+def refuse_nul_parameters(
     connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
 ) -> None:
     """An app-wide guard: a path or query parameter with a NUL character is a 422 naming it.
 
     A guard rather than a `before_request` hook, because guards of every layer all run.
-    Async: Litestar runs a sync guard in a worker thread, a thread hand-off on every request
-    of the app. It yields to the loop once instead: with no yield at all, a cached catalog page
-    never waits, and under 200 connections its p99 went from about 0.3 s to 3-6 s (measured,
-    `benchmarks/bench_catalog_pages.py`; some connections wait while others are served).
     """
     problems = [
         {"key": name, "source": "path", "message": NUL_MESSAGE}
@@ -75,7 +70,6 @@ async def refuse_nul_parameters(
     ]
     if problems:
         raise ValidationException(detail="NUL characters in the request", extra=problems)
-    await asyncio.sleep(0)  # see above: keeps the connections served in turn
 
 
 _JSON = msgspec.json.Decoder(float_hook=Decimal)
