@@ -6,37 +6,14 @@ page cache: the same `kramar serve` setup run from a checkout of the base commit
 from __future__ import annotations
 
 import os
-import shutil
 import statistics
-import subprocess
-import tempfile
-from contextlib import contextmanager
-from pathlib import Path
-from typing import TYPE_CHECKING
 
-from benchmarks.servers import ROOT, kramar_server, kramar_server_at, wrk_latency
+from benchmarks.servers import checkout, kramar_server, kramar_server_at, wrk_latency
 from benchmarks.table import Row
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
 
 PAGE = "/api/v1/products?limit=20"
 CONNECTIONS = 200
 ROUNDS = 2
-
-
-@contextmanager
-def checkout(ref: str) -> Iterator[Path]:
-    """The tree of `ref` exported to /tmp (`git archive`: no worktree, no change to the repo)."""
-    where = Path(tempfile.mkdtemp(prefix="kramar-baseline-", dir="/tmp"))
-    try:
-        archive = subprocess.run(
-            ["git", "archive", "--format=tar", ref], cwd=ROOT, check=True, capture_output=True
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", str(where)], input=archive, check=True)
-        yield where
-    finally:
-        shutil.rmtree(where, ignore_errors=True)
 
 
 def run() -> list[Row]:

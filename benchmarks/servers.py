@@ -58,7 +58,7 @@ def process(
 ) -> Iterator[subprocess.Popen[bytes]]:
     proc = subprocess.Popen(_pinned(cmd, SERVER_CPU), env=env, cwd=root)
     try:
-        wait_http(ready_url)
+        wait_http(ready_url, timeout=180)  # a loaded shared machine starts slowly
         yield proc
     finally:
         proc.terminate()
@@ -115,6 +115,20 @@ def kramar_server_at(
                 yield base
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@contextmanager
+def checkout(ref: str) -> Iterator[Path]:
+    """The tree of `ref` exported to /tmp (`git archive`: no worktree, no change to the repo)."""
+    where = Path(tempfile.mkdtemp(prefix="kramar-baseline-", dir="/tmp"))
+    try:
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", ref], cwd=ROOT, check=True, capture_output=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(where)], input=archive, check=True)
+        yield where
+    finally:
+        shutil.rmtree(where, ignore_errors=True)
 
 
 @contextmanager

@@ -32,8 +32,15 @@ MAX_UPDATE_BYTES = 1024 * 1024
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
 
 
+RETRY_AFTER = "1"
+"""Seconds a 503 asks the sender to wait (Telegram keeps its own schedule; other senders obey)."""
+
+
 def _answer(status: int, detail: str) -> Response[dict[str, object]]:
-    return Response({"ok": status == HTTP_200_OK, "detail": detail}, status_code=status)
+    headers = {"Retry-After": RETRY_AFTER} if status == 503 else None
+    return Response(
+        {"ok": status == HTTP_200_OK, "detail": detail}, status_code=status, headers=headers
+    )
 
 
 async def _reject(inbox: Inbox, rejected: RejectedUpdateError, body: bytes) -> Response[Any]:

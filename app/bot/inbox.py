@@ -21,6 +21,7 @@ redelivery into a no-op. Workers then take updates under a lease:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 from sqlalchemy import text
 
+from app.bot.group_commit import GroupCommit, GroupCommitFullError
 from app.bot.models import DEAD, DONE, PENDING
 from app.bot.updates import RejectedUpdateError, shown_body
 from app.db.listen import listen_forever, raw_dsn
@@ -45,10 +47,24 @@ logger = logging.getLogger(__name__)
 CHANNEL = "kramar_inbox"
 PUT_TIMEOUT = 5.0
 PUT_POOL_SIZE = 10
+PUT_MAX_BATCH = 500
+"""Updates written by one statement at most (a text update is about 0.5 KB)."""
+PUT_MAX_WAITING = 5000
+"""Updates waiting for a batch at most; past it the webhook answers 503 (Telegram retries)."""
+PUT_BATCHES_IN_FLIGHT = 2
+"""Batches written at once: one commits while the next gathers the updates that arrive."""
+_NO_WAIT = timedelta(0)
+
+# update_id, chat_key, kind, media_group_id, payload JSON, trace JSON, wait before claimable
+_Row = tuple[int, int, str, str | None, str, str | None, timedelta]
 
 
 class InboxUnavailableError(Exception):
     """The database did not take the update; the webhook answers 503 and Telegram retries."""
+
+
+class InboxBusyError(InboxUnavailableError):
+    """More updates are waiting for their commit than the webhook queues (`PUT_MAX_WAITING`)."""
 
 
 # Postgres rejects the value itself (out of range, untranslatable): retrying cannot help.
@@ -216,16 +232,26 @@ _BURY = text(
     """
 )
 
-# One statement, so one round trip and its own transaction: the row is durable when it returns.
-# The notification rides in RETURNING (only for a row actually inserted) and reaches every
-# listening worker at commit, other replicas too.
+# Group commit: every update waiting at that moment goes in one statement, so one round trip
+# and one transaction: the rows are durable when it returns, and a failure stores none of them.
+# Bind parameters only (arrays, one per column). The notification is sent once per batch, and
+# only when a row was actually inserted; it reaches every listening worker at commit, other
+# replicas too.
 _PUT = """
-    INSERT INTO telegram_inbox
-        (update_id, chat_key, kind, media_group_id, payload, trace_context, available_at,
-         status, attempts)
-    VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, now() + $7::interval, 'pending', 0)
-    ON CONFLICT (update_id) DO NOTHING
-    RETURNING update_id, pg_notify('kramar_inbox', '')
+    WITH stored AS (
+        INSERT INTO telegram_inbox
+            (update_id, chat_key, kind, media_group_id, payload, trace_context, available_at,
+             status, attempts)
+        SELECT u.id, u.chat, u.kind, u.grp, u.payload::jsonb, u.trace::jsonb, now() + u.wait,
+               'pending', 0
+        FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
+                    $7::interval[]) AS u(id, chat, kind, grp, payload, trace, wait)
+        ON CONFLICT (update_id) DO NOTHING
+        RETURNING update_id
+    )
+    SELECT coalesce(array_agg(update_id), '{}') AS ids,
+           CASE WHEN count(*) > 0 THEN pg_notify('kramar_inbox', '') END AS woken
+    FROM stored
 """
 
 _REJECT = "INSERT INTO telegram_rejected (update_id, reason, body) VALUES ($1, $2, $3)"
@@ -282,9 +308,11 @@ class Inbox:
         album_wait_seconds: float = 1.0,
         retry_backoff_seconds: float = 2.0,
         burst_max: int = 1,
+        put_max_waiting: int = PUT_MAX_WAITING,
     ) -> None:
         """`burst_max`: text messages of one private chat claimed as one unit at most (the
-        messages a customer sent while the previous turn ran); 1: each on its own."""
+        messages a customer sent while the previous turn ran); 1: each on its own.
+        `put_max_waiting`: updates waiting for their commit at most (see `put`)."""
         self._engine = engine
         self.worker_id = worker_id
         self._lease = timedelta(seconds=lease_seconds)
@@ -294,37 +322,66 @@ class Inbox:
         self._backoff = retry_backoff_seconds
         self._burst_max = burst_max
         self._pool: asyncpg.Pool | None = None
+        self._pool_lock = asyncio.Lock()
+        self._batches: GroupCommit[_Row, bool] = GroupCommit(
+            self._write,
+            max_batch=PUT_MAX_BATCH,
+            max_waiting=put_max_waiting,
+            concurrency=PUT_BATCHES_IN_FLIGHT,
+        )
 
     async def put(self, update: dict[str, Any], trace: dict[str, str] | None = None) -> bool:
         """Store `update` (as `app.bot.updates.accept` returns it); False if stored before.
 
+        Returns once the update is committed, together with every other update that waited
+        for the same batch (group commit: one statement and one commit per batch).
         `trace`: the request's trace context, so the worker's span can link back to it.
-        Raises `InboxUnavailableError` when the database cannot take it now, and
-        `RejectedUpdateError` when it never will (a value Postgres refuses).
+        Raises `InboxUnavailableError` when the database cannot take it now (`InboxBusyError`
+        when too many updates are waiting already), and `RejectedUpdateError` when it never
+        will (a value Postgres refuses).
         """
         group = media_group(update)
-        wait = self._album_wait if group is not None else timedelta(0)
+        row = (
+            int(update["update_id"]),
+            chat_key(update),
+            update_kind(update),
+            group,
+            json.dumps(update, ensure_ascii=False),
+            json.dumps(trace) if trace else None,
+            self._album_wait if group is not None else _NO_WAIT,
+        )
         try:
-            pool = await self._put_pool()
-            async with pool.acquire(timeout=PUT_TIMEOUT) as conn:
-                row = await conn.fetchrow(
-                    _PUT,
-                    int(update["update_id"]),
-                    chat_key(update),
-                    update_kind(update),
-                    group,
-                    json.dumps(update, ensure_ascii=False),
-                    json.dumps(trace) if trace else None,
-                    wait,
-                    timeout=PUT_TIMEOUT,
-                )
+            return await self._batches.submit(row)
+        except GroupCommitFullError as error:
+            raise InboxBusyError(str(error)) from error
+
+    async def _write(self, rows: list[_Row]) -> list[bool | Exception]:
+        """One batch in one statement: for each row, whether it was new, or its error."""
+        try:
+            inserted = await self._insert(rows)
         except _REFUSED_VALUES as error:
-            raise RejectedUpdateError(
-                f"the database refused a value: {error}"[:500], str(update["update_id"])
-            ) from error
+            if len(rows) == 1:
+                refused = RejectedUpdateError(
+                    f"the database refused a value: {error}"[:500], str(rows[0][0])
+                )
+                return [refused]
+            # Which row? Each on its own, so the others are stored and only that one refused.
+            return [result for row in rows for result in await self._write([row])]
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-            raise InboxUnavailableError(type(error).__name__) from error
-        return row is not None
+            return [InboxUnavailableError(type(error).__name__) for _ in rows]
+        # A redelivery inside the batch: the first copy is the new one, the others duplicates.
+        first: dict[int, int] = {}
+        for index, row in enumerate(rows):
+            first.setdefault(row[0], index)
+        return [row[0] in inserted and first[row[0]] == index for index, row in enumerate(rows)]
+
+    async def _insert(self, rows: list[_Row]) -> set[int]:
+        """The update ids of `rows` that were not stored before (one statement, one commit)."""
+        columns = list(zip(*rows, strict=True))
+        pool = await self._put_pool()
+        async with pool.acquire(timeout=PUT_TIMEOUT) as conn:
+            ids = await conn.fetchval(_PUT, *columns, timeout=PUT_TIMEOUT)
+        return set(ids)
 
     async def reject(self, error: RejectedUpdateError, body: bytes) -> None:
         """Record an update that can never be processed, with the reason, for a person.
@@ -343,16 +400,18 @@ class Inbox:
     async def _put_pool(self) -> asyncpg.Pool:
         # The webhook's one statement on asyncpg directly: 0.8 ms against 3 ms through the ORM
         # session (pre-ping, BEGIN, INSERT, COMMIT), and acknowledgements are the hot path.
-        if self._pool is None:
-            self._pool = await asyncpg.create_pool(
-                raw_dsn(self._engine),
-                min_size=1,
-                max_size=PUT_POOL_SIZE,
-                server_settings={"application_name": "kramar-webhook"},
-            )
-        return self._pool
+        async with self._pool_lock:  # the first requests of a burst open one pool, not many
+            if self._pool is None:
+                self._pool = await asyncpg.create_pool(
+                    raw_dsn(self._engine),
+                    min_size=1,
+                    max_size=PUT_POOL_SIZE,
+                    server_settings={"application_name": "kramar-webhook"},
+                )
+            return self._pool
 
     async def close(self) -> None:
+        await self._batches.close()  # every update taken in is committed (or failed) first
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -524,7 +583,16 @@ class Inbox:
         return int(count), float(age)
 
 
-__all__ = ["Claimed", "Inbox", "chat_key", "customer_chat", "media_group", "update_kind"]
+__all__ = [
+    "Claimed",
+    "Inbox",
+    "InboxBusyError",
+    "InboxUnavailableError",
+    "chat_key",
+    "customer_chat",
+    "media_group",
+    "update_kind",
+]
 
 
 async def listen(engine: AsyncEngine, wake: Callable[[], None]) -> None:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
-from litestar import Controller, MediaType, Response, get, patch, post, put
+from litestar import Controller, MediaType, Request, Response, get, patch, post, put
 from litestar.datastructures import State, UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, JSONBody, Parameter
+from litestar.status_codes import HTTP_304_NOT_MODIFIED
 from pydantic import TypeAdapter, ValidationError
 
 from app.admin.auth import admin_guard
@@ -26,14 +27,28 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
 
-async def provide_catalog(state: State) -> AsyncIterator[CatalogService]:
-    async with CatalogService(
+def catalog_of(state: State) -> CatalogService:
+    """The catalog service on the app's database and caches (use as `async with`)."""
+    return CatalogService(
         state.db.session_factory,
         product_cache=state.product_cache,
         version=state.catalog_version,
         page_cache=state.get("page_cache"),
-    ) as catalog:
+    )
+
+
+async def provide_catalog(state: State) -> AsyncIterator[CatalogService]:
+    async with catalog_of(state) as catalog:
         yield catalog
+
+
+def _not_modified(request: Request[Any, Any, Any], etag: str) -> bool:
+    """Whether the client's `If-None-Match` names `etag` (or `*`)."""
+    given = request.headers.get("if-none-match")
+    if not given:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in given.split(",")}
+    return etag in tags or "*" in tags
 
 
 def price_parameter(name: str, value: Decimal | None) -> Decimal | None:
@@ -74,7 +89,8 @@ class ProductController(Controller):
     )
     async def list_products(
         self,
-        catalog: Catalog,
+        state: State,
+        request: Request[Any, Any, Any],
         q: Annotated[
             str | None,
             Parameter(
@@ -104,17 +120,25 @@ class ProductController(Controller):
         limit: Annotated[int, Parameter(description="Page size", ge=1, le=100)] = 20,
         offset: Annotated[int, Parameter(description="Items to skip", ge=0, le=BIGINT_MAX)] = 0,
     ) -> Response[bytes]:
-        # Pages are cached as JSON by catalog version (app.cache.pages), sent as stored.
-        page = await catalog.search_json(
-            query=q,
-            category=category,
-            in_stock=in_stock,
-            min_price=price_parameter("min_price", min_price),
-            max_price=price_parameter("max_price", max_price),
-            limit=limit,
-            offset=offset,
-        )
-        return Response(page, media_type=MediaType.JSON)
+        # Pages are cached as JSON with their ETag by catalog version (app.cache.pages), sent
+        # as stored. The service is built here, not injected: a dependency with clean-up costs
+        # more than a cached page does, and a cached page opens no session.
+        async with catalog_of(state) as catalog:
+            page = await catalog.search_page(
+                query=q,
+                category=category,
+                in_stock=in_stock,
+                min_price=price_parameter("min_price", min_price),
+                max_price=price_parameter("max_price", max_price),
+                limit=limit,
+                offset=offset,
+            )
+        # Clients may keep a page, but must ask again each time (prices and stock change):
+        # the answer is then a bodiless 304 while the catalog has not changed.
+        headers = {"ETag": page.etag, "Cache-Control": "no-cache"}
+        if _not_modified(request, page.etag):
+            return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
+        return Response(page.body, media_type=MediaType.JSON, headers=headers)
 
     @get(
         "/{sku:str}",

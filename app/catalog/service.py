@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import undefer
 
+from app.cache.pages import Page
 from app.catalog import schemas, stock
 from app.catalog.errors import (
     ConstraintViolationError,
@@ -149,9 +150,9 @@ class CardCache(Protocol):
 class PageSource(Protocol):
     """What the service needs of `app.cache.pages.PageCache`."""
 
-    async def get(
+    async def get_page(
         self, query: Mapping[str, object], load: Callable[[], Awaitable[bytes]]
-    ) -> bytes: ...
+    ) -> Page: ...
 
 
 class VersionObserver(Protocol):
@@ -251,8 +252,8 @@ class CatalogService:
             raise ProductNotFoundError(sku)
         return card
 
-    @traced("catalog.search_json")
-    async def search_json(
+    @traced("catalog.search_page")
+    async def search_page(
         self,
         *,
         query: str | None = None,
@@ -262,8 +263,9 @@ class CatalogService:
         max_price: Decimal | None = None,
         limit: int = 20,
         offset: int = 0,
-    ) -> bytes:
-        """A page of active products as JSON (`search`), through the page cache when there."""
+    ) -> Page:
+        """A page of active products as JSON (`search`) with its ETag, through the page cache
+        when there."""
         params = {
             "query": query,
             "category": category,
@@ -290,8 +292,8 @@ class CatalogService:
             return page.model_dump_json().encode()
 
         if self.page_cache is None:
-            return await load()
-        return await self.page_cache.get(params, load)
+            return Page.of(await load())
+        return await self.page_cache.get_page(params, load)
 
     @traced("catalog.search")
     async def search(

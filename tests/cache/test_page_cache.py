@@ -89,3 +89,24 @@ def test_keys_differ_by_version_and_by_every_parameter():
     assert page_key(1, base) == page_key(1, dict(reversed(base.items())))
     assert page_key(1, base) != page_key(2, base)
     assert page_key(1, base) != page_key(1, {**base, "offset": 20})
+
+
+async def test_a_page_revalidates_with_its_etag_until_the_catalog_changes(client, session_factory):
+    await add_product(session_factory, sku="KR-P-4", name="Куртка «Вітер»", price=Decimal("3000"))
+    first = await client.get("/api/v1/products")
+    etag = first.headers["etag"]
+    assert first.headers["cache-control"] == "no-cache"
+
+    unchanged = await client.get("/api/v1/products", headers={"If-None-Match": etag})
+    assert unchanged.status_code == 304 and unchanged.content == b""
+    assert unchanged.headers["etag"] == etag
+    other_page = await client.get("/api/v1/products?q=светр", headers={"If-None-Match": etag})
+    assert other_page.status_code == 200 and other_page.headers["etag"] != etag
+
+    changed = await client.put(
+        "/api/v1/admin/products/KR-P-4/price", json={"price": "2999.00"}, headers=ADMIN
+    )
+    assert changed.status_code == 200
+    after = await client.get("/api/v1/products", headers={"If-None-Match": etag})
+    assert after.status_code == 200 and after.headers["etag"] != etag
+    assert after.json()["items"][0]["price"] == "2999.00"
