@@ -33,8 +33,12 @@ lint:
 typecheck:
 	$(UV) run mypy
 
+# Two test processes (pytest-xdist): much of a test's time is waiting on a server, a subprocess
+# or a timer, so two share the 2 cores CI has. PYTEST_WORKERS=0 runs them in this one process.
+PYTEST_WORKERS ?= 2
+
 pytest:
-	$(UV) run pytest --cov --cov-report=term -q
+	$(UV) run pytest --cov --cov-report=term -q --numprocesses=$(PYTEST_WORKERS) --dist=worksteal
 
 test: system-deps install lint typecheck pytest
 
