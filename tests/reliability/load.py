@@ -244,23 +244,49 @@ class Telegram:
             await asyncio.sleep(pause)
             pause = min(pause * 2, 2.0)
 
-    async def run(self, chats: list[list[Step]], *, first_chat: int = FIRST_CHAT) -> None:
-        """Play every chat's script at once, `connections` requests in flight at most."""
+    async def run(
+        self,
+        chats: list[list[Step]],
+        *,
+        first_chat: int = FIRST_CHAT,
+        rate: float | None = None,
+        concurrent: int | None = None,
+    ) -> None:
+        """Play the chats' scripts, `connections` requests in flight at most.
+
+        All chats at once (a burst) by default; `rate`: new updates per second at most, evenly
+        spaced (steady traffic); `concurrent`: chats talking at a time, the next one starting
+        when one has finished its script."""
         limits = httpx.Limits(
             max_connections=self.connections, max_keepalive_connections=self.connections
         )
+        talking = asyncio.Semaphore(concurrent or len(chats) or 1)
+        loop = asyncio.get_running_loop()
+        next_slot = loop.time()
+
+        async def pace() -> None:
+            nonlocal next_slot
+            if rate is None:
+                return
+            now = loop.time()
+            slot = max(next_slot, now)
+            next_slot = slot + 1 / rate
+            await asyncio.sleep(slot - now)
+
         async with httpx.AsyncClient(base_url=self.base, limits=limits, timeout=10) as client:
 
             async def chat(index: int, steps: list[Step]) -> None:
                 chat_id = first_chat + index
-                for step in steps:
-                    body = await self._update(chat_id, step)
-                    if body is None:
-                        continue  # the summary never came: counted by the checks
-                    delivery = Delivery(chat_id, int(body["update_id"]), step)
-                    self.deliveries.append(delivery)
-                    self._mark()
-                    await self._post(client, delivery, body)
+                async with talking:
+                    for step in steps:
+                        await pace()
+                        body = await self._update(chat_id, step)
+                        if body is None:
+                            continue  # the summary never came: counted by the checks
+                        delivery = Delivery(chat_id, int(body["update_id"]), step)
+                        self.deliveries.append(delivery)
+                        self._mark()
+                        await self._post(client, delivery, body)
 
             await asyncio.gather(*(chat(i, steps) for i, steps in enumerate(chats)))
 
