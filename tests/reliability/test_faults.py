@@ -4,7 +4,8 @@ doubled, no order lost or made twice, no reservation leaked.
 - the worker and then the web process killed with SIGKILL mid-load and started again;
 - Redis stopped and started again mid-load (answers continue; nothing that matters is there);
 - Postgres stopped and started again mid-load: the webhook answers 503 meanwhile and the
-  Telegram stand-in redelivers until it gets a 200, as Telegram does.
+  Telegram stand-in redelivers until it gets a 200, as Telegram does;
+- Telegram answering a share of the bot's sends 429 with retry_after, 502 and 500.
 
 Scaled like tests/reliability/test_load.py (RELIABILITY_SCALE).
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections import Counter
 from typing import TYPE_CHECKING
 
 import httpx
@@ -133,6 +135,45 @@ async def test_a_postgres_restart_mid_load_is_503_then_redelivered_and_loses_not
     print(f"webhook answers while Postgres was down: {sorted(set(map(str, refused)))}")
     result.assert_clean()
     assert refused and set(refused) <= {503}, refused
+
+
+@whole_runs
+async def test_telegram_429s_and_5xx_mid_load_are_honoured_and_nothing_is_dropped_or_doubled():
+    # A tenth of the replies refused: 429 with retry_after 1 s (every call to that chat refused
+    # until then), 502 and 500, at most two in a row per chat. The stand-in's 5xx delivers
+    # nothing, so a retry is the only copy: exactly once still holds.
+    script = plan(CHATS, PER_CHAT, seed=25)
+    with Stack() as stack:
+        stack.telegram.flaky(0.1)
+
+        async def faults(telegram: Telegram) -> None:
+            return None
+
+        result = await _run(stack, script, faults)
+        injected = list(stack.telegram.injected)
+        early = list(stack.telegram.early)
+        delivered = Counter(
+            (c.method, int(c.params["chat_id"]), _text(c.params))
+            for c in stack.telegram.calls
+            if c.status == 200 and "chat_id" in c.params
+        )
+    kinds = Counter(f.status for f in injected)
+    # A refused send is retried until it goes out: one delivered call at least per refused one.
+    refused = Counter((f.method, f.chat_id, _text(f.params)) for f in injected)
+    dropped = [key for key, count in refused.items() if delivered[key] < 1]
+    print(
+        f"\nTelegram refusing a tenth of the sends: {CHATS} chats\n{result.table()}"
+        f"\nfaults injected {dict(kinds)}; calls before retry_after {len(early)};"
+        f" refused sends never delivered {len(dropped)}"
+    )
+    result.assert_clean()
+    assert set(kinds) == {429, 500, 502}, kinds
+    assert not early, early[:5]
+    assert not dropped, dropped[:5]
+
+
+def _text(params: dict[str, object]) -> str:
+    return str(params.get("text") or params.get("caption") or "")
 
 
 async def test_a_reply_sent_while_postgres_is_away_is_not_sent_again():
