@@ -1,6 +1,12 @@
 """The whole deployment under a burst of chats: every update answered exactly once, in order
 within its chat, about what was asked, and every purchase an order with its reservation.
 
+Hostile inputs ride in the burst (tests/reliability/hostile.py): each photo that is not one is
+answered with the clear refusal, each one that is odd but valid (CMYK, 16-bit, animated) as a
+photo; each body that is not an update is refused (kept in telegram_rejected) without holding
+up its chat; no reply to an injection shows a price the database does not have, and no reply
+at all shows a secret or the instructions.
+
 `make test` runs it small (RELIABILITY_SCALE=0.1: 200 updates from 20 chats); `make
 reliability` at the issue's size (2,000 updates from 200 chats) and prints the table.
 """
@@ -11,9 +17,12 @@ import asyncio
 import os
 import time
 
+from sqlalchemy import text
+
 from app.config import DatabaseSettings
 from app.db.engine import create_engine
-from tests.reliability.load import Telegram, outcome, plan, wait_drained
+from tests.reliability.hostile import TOO_LARGE, leaks, prices_in
+from tests.reliability.load import Telegram, outcome, plan, wait_drained, with_hostile
 from tests.reliability.soak import Sampler, assert_bounded, table
 from tests.reliability.stack import Stack
 
@@ -23,7 +32,7 @@ PER_CHAT = 10
 
 
 async def test_a_burst_of_chats_is_answered_exactly_once_in_order():
-    script = plan(CHATS, PER_CHAT)
+    script = with_hostile(plan(CHATS, PER_CHAT))
     with Stack() as stack:
         engine = create_engine(stack.database_url, DatabaseSettings())
         try:
@@ -42,6 +51,9 @@ async def test_a_burst_of_chats_is_answered_exactly_once_in_order():
             await sampler.take()
             after = (stack.web.rss_kib(), stack.worker.rss_kib())
             result = await outcome(engine, telegram, script)
+            async with engine.connect() as conn:
+                prices = set((await conn.execute(text("SELECT price FROM products"))).scalars())
+                kept = (await conn.execute(text("SELECT count(*) FROM telegram_rejected"))).scalar()
         finally:
             await engine.dispose()
     print(f"\nload: {CHATS} chats × {PER_CHAT} updates\n{result.table()}")
@@ -53,6 +65,34 @@ async def test_a_burst_of_chats_is_answered_exactly_once_in_order():
     result.assert_clean()
     assert result.retries == 0, "nothing failed: no update should have needed a redelivery"
     assert_bounded(sampler.samples, backlog=script.updates)
+    hostile = [d for d in telegram.deliveries if d.step.hostile]
+    invented = {
+        d.update_id: found
+        for d in hostile
+        if (
+            found := prices_in(" ".join(r.visible or "" for r in result.replies[d.update_id]))
+            - prices
+        )
+    }
+    leaked = leaks(stack.telegram.sent())
+    refused = {name: status for name, status, _detail in telegram.invalid}
+    print(
+        f"hostile: {len(hostile)} injections, {len(refused)} invalid bodies {refused};"
+        f" prices not in the database {invented}; leaks {len(leaked)}"
+    )
+    for d in telegram.deliveries:
+        if d.step.kind == "file" or d.step.hostile:
+            said = " | ".join((r.visible or "")[:50] for r in result.replies.get(d.update_id, []))
+            print(f"  {d.step.value[:40]!r}: {said[:110]!r}")
+    assert hostile and not invented, invented
+    assert not leaked, leaked
+    assert all(status == (413 if name == TOO_LARGE else 200) for name, status in refused.items()), (
+        telegram.invalid
+    )
+    assert all('"detail":"rejected' in d for n, _, d in telegram.invalid if n != TOO_LARGE), (
+        telegram.invalid
+    )
+    assert kept == len(refused) - 1, "each invalid body but the oversized one kept as rejected"
     assert sampler.samples[-1].pending == 0, table(sampler.samples)
 
 
