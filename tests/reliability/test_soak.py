@@ -2,7 +2,7 @@
 the inbox's backlog stay flat, and every update is still answered exactly once.
 
 `make soak` runs it for 30 minutes (RELIABILITY_SOAK_SECONDS=1800) and asserts every series
-flat (tests/reliability/soak.py says how); `make reliability` for a couple of minutes, too short
+flat (tests/reliability/soak.py says how); `make reliability` for a minute, too short
 for a trend (the processes are still warming up): there it checks the answers and the absolute
 bounds and prints the samples. `make test` skips it (a stack takes half a minute to start):
 its load run samples the same series (tests/reliability/test_load.py).
@@ -23,7 +23,7 @@ from tests.reliability.load import Telegram, outcome, plan, wait_drained
 from tests.reliability.soak import Sampler, assert_bounded, table, trend
 from tests.reliability.stack import Stack
 
-SECONDS = float(os.environ.get("RELIABILITY_SOAK_SECONDS", "120"))
+SECONDS = float(os.environ.get("RELIABILITY_SOAK_SECONDS", "60"))
 LONG = SECONDS >= 300
 # Steady, not a burst: a fifth of what one worker process manages on a shared core (about
 # 11 updates/s), so a growing backlog would be the app's doing, not the machine's.
