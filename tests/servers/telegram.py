@@ -134,6 +134,8 @@ class Fault:
     """`time.monotonic()` when the call arrived."""
     params: dict[str, Any]
     retry_after: int | None = None
+    since: float | None = None
+    """For a call inside a retry_after: seconds since the 429 that set it was answered."""
 
 
 @dataclass
@@ -148,6 +150,8 @@ class _Flaky:
     """Faults in a row per chat, so a retried send gets through in the end."""
     not_before: dict[int, float] = field(default_factory=dict)
     """Per chat, the monotonic time its retry_after runs out."""
+    refused_at: dict[int, float] = field(default_factory=dict)
+    """Per chat, when its last 429 was answered."""
 
 
 @dataclass(frozen=True)
@@ -278,7 +282,8 @@ class TelegramServer(LoopbackServer):
         with self._changed:
             wait = flaky.not_before.get(chat_id, 0.0) - arrived
             if wait > 0:
-                fault = Fault(method, chat_id, 429, arrived, params, math.ceil(wait))
+                since = arrived - flaky.refused_at[chat_id]
+                fault = Fault(method, chat_id, 429, arrived, params, math.ceil(wait), since)
                 self.early.append(fault)
                 raise TelegramError(429, None, fault.retry_after)
             if method.lower() not in flaky.methods:
@@ -290,7 +295,8 @@ class TelegramServer(LoopbackServer):
             status = flaky.rng.choice(flaky.statuses)
             retry_after = flaky.retry_after if status == 429 else None
             if retry_after is not None:
-                flaky.not_before[chat_id] = arrived + retry_after
+                flaky.not_before[chat_id] = time.monotonic() + retry_after
+                flaky.refused_at[chat_id] = time.monotonic()
             self.injected.append(Fault(method, chat_id, status, arrived, params, retry_after))
         description = f"Too Many Requests: retry after {retry_after}" if retry_after else None
         raise TelegramError(status, description, retry_after)
