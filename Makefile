@@ -2,7 +2,7 @@
 UV ?= uv
 export UV_FROZEN := 1
 
-.PHONY: help install system-deps run test lint typecheck pytest chart-docs fuzz bench photos eval reliability clean
+.PHONY: help install system-deps run test lint typecheck pytest chart-docs fuzz bench photos eval reliability soak clean
 
 help:
 	@echo "make run         - serve the demo catalog at http://127.0.0.1:8000 (embedded Postgres)"
@@ -11,7 +11,8 @@ help:
 	@echo "make chart-docs  - regenerate the values table of charts/kramar/README.md"
 	@echo "make fuzz        - a long schemathesis run over the whole HTTP API (no 5xx allowed)"
 	@echo "make bench       - print the benchmark table (needs wrk)"
-	@echo "make reliability - the load, crash and outage tests at full size (tests/reliability)"
+	@echo "make reliability - the load, crash, outage and hostile-input runs at full size; schemathesis"
+	@echo "make soak        - 30 minutes of steady traffic: memory, connections, backlog flat"
 	@echo "make eval        - the evals (evals/README.md) with the embedder comparison; report in .kramar/evals"
 
 install:
@@ -45,14 +46,23 @@ test: system-deps install lint typecheck pytest
 chart-docs:
 	$(UV) run python -m scripts.chart_values_table --write
 
+# Checks beyond "no 5xx": every answer matches its schema (body, content type, headers).
+FUZZ_CHECKS := response_schema_conformance,content_type_conformance,response_headers_conformance
+
 # The same test `make test` runs, with 25x the generated requests per operation.
 fuzz: install
-	KRAMAR_FUZZ_EXAMPLES=500 $(UV) run pytest tests/test_api_fuzz.py -q -s -p no:logging
+	KRAMAR_FUZZ_EXAMPLES=500 KRAMAR_FUZZ_CHECKS=$(FUZZ_CHECKS) $(UV) run pytest tests/test_api_fuzz.py -q -s -p no:logging
 
-# The tests/reliability suite at the issue's size (2,000 updates from 200 chats); `make test`
-# runs it at a tenth. Prints the table of each run.
+# The tests/reliability suite at the issue's size (2,000 updates from 200 chats; `make test`
+# runs the load at a tenth), then schemathesis over every operation with the schema checks.
+# Prints the table of each run. The soak is `make soak` (docs/reliability.md has the times).
 reliability: install
 	RELIABILITY_SCALE=1 $(UV) run pytest tests/reliability -q -s -p no:cacheprovider
+	KRAMAR_FUZZ_EXAMPLES=100 KRAMAR_FUZZ_CHECKS=$(FUZZ_CHECKS) $(UV) run pytest tests/test_api_fuzz.py -q -s -p no:logging -p no:cacheprovider
+
+# 30 minutes of steady traffic through the reliability stack; asserts every series flat.
+soak: install
+	RELIABILITY_SOAK_SECONDS=1800 $(UV) run pytest tests/reliability/test_soak.py -q -s -p no:cacheprovider
 
 bench: install
 	$(UV) run python -m benchmarks.run

@@ -40,6 +40,17 @@ end
 return slot - now
 """
 
+# KEYS[1]: a chat; ARGV[1]: µs from now before which nothing may go to it (a 429's retry_after).
+_HOLD = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local until_ = now + tonumber(ARGV[1])
+if until_ > tonumber(redis.call('GET', KEYS[1]) or '0') then
+  redis.call('SET', KEYS[1], string.format('%d', until_), 'PX', math.floor(ARGV[1] / 1000) + 1)
+end
+return 0
+"""
+
 
 class LocalSlots:
     """The scheduler in one process; no lock needed, as taking a slot never awaits."""
@@ -58,6 +69,10 @@ class LocalSlots:
             # Past slots mean nothing: forget them rather than grow with every chat ever seen.
             self._next = {k: v for k, v in self._next.items() if v > now}
         return slot - now
+
+    def hold(self, key: str, seconds: float) -> None:
+        """No slot of `key` before `seconds` from now."""
+        self._next[key] = max(self._next.get(key, 0.0), time.monotonic() + seconds)
 
 
 class FloodLimiter:
@@ -80,6 +95,7 @@ class FloodLimiter:
         self.overall = overall
         self._redis = redis
         self._script = redis.register_script(_TAKE_SLOT) if redis is not None else None
+        self._hold_script = redis.register_script(_HOLD) if redis is not None else None
         self._prefix = prefix
         self._redis_timeout = redis_timeout
         self._retry_redis_after = retry_redis_after
@@ -93,6 +109,20 @@ class FloodLimiter:
         # The global slot is taken only once the chat's is due: taken earlier, a chat waiting
         # its turn would hold every other chat back. Its own delay pushes the chat's next slot.
         await self._sleep(await self._take(f"{self._prefix}:all", self.overall, chat))
+
+    async def hold(self, chat_id: int | str, seconds: float) -> None:
+        """Nothing goes to `chat_id` for `seconds` (Telegram's retry_after): every sender of
+        every replica waits in `acquire`, not only the call that got the 429."""
+        chat = f"{self._prefix}:chat:{chat_id}"
+        self._local.hold(chat, seconds)
+        if self._hold_script is not None and not self._local_for_now():
+            try:
+                await asyncio.wait_for(
+                    self._hold_script(keys=[chat], args=[round(seconds * 1e6)]),
+                    self._redis_timeout,
+                )
+            except (RedisError, OSError, TimeoutError) as exc:
+                self._redis_failed(exc)
 
     async def _take(self, key: str, interval: float, push: str | None = None) -> float:
         if self._script is not None and not self._local_for_now():

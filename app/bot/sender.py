@@ -239,6 +239,8 @@ class Sender:
                 return await self._bot(method)
             except TelegramRetryAfter as exc:
                 error = exc
+                # The chat's other senders (the managers' chat has one per customer) wait too.
+                await self._limiter.hold(chat_id, exc.retry_after)
                 if exc.retry_after > self._max_retry_after:
                     break
             except (TelegramServerError, TelegramNetworkError) as exc:

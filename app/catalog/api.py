@@ -318,6 +318,15 @@ class AdminCatalogController(Controller):
         operation_id="ExportCatalog",
         summary="The catalog as products_master.yaml (photo paths as stored)",
         media_type="application/yaml",
+        # The body is a YAML mapping (products, shop), not a string: clients and schemathesis
+        # parse it as what the media type says.
+        responses={
+            200: ResponseSpec(
+                data_container=dict[str, Any],
+                media_type="application/yaml",
+                description="products_master.yaml",
+            )
+        },
     )
     async def export_catalog(self, state: State) -> Response[str]:
         text = await render_catalog(state.db.session_factory)

@@ -112,3 +112,25 @@ async def test_an_unreachable_redis_never_blocks_sending():
         await client.aclose()
 
     assert time.monotonic() - started < 1
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["in-process", "redis"])
+async def test_a_hold_from_a_429_keeps_every_sender_of_that_chat_waiting(redis_url, shared):
+    # Telegram's retry_after is the chat's, not the call's: the managers' chat gets one sender
+    # per customer turn, and a second replica must wait as well.
+    def limiter() -> FloodLimiter:
+        return FloodLimiter(Redis.from_url(redis_url) if shared else None, per_chat=0, overall=0)
+
+    first, second = limiter(), limiter() if shared else None
+    held_at = time.monotonic()
+    await first.hold(-100777, 0.3)
+
+    waited = await asyncio.gather(
+        timed(first, -100777), timed(second or first, -100777), timed(first, 7)
+    )
+
+    assert min(waited[:2]) - held_at >= 0.3 - 0.01
+    assert waited[2] - held_at < 0.1  # another chat is not held
+    for replica in (first, second):
+        if replica is not None and replica._redis is not None:
+            await replica._redis.aclose()

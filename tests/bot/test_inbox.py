@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from sqlalchemy import text
 
-from app.bot.inbox import Inbox, chat_key, update_kind
+from app.bot.inbox import PUT_POOL_SIZE, Inbox, chat_key, update_kind
 from app.bot.worker import InboxWorker
 
 
@@ -71,6 +71,21 @@ async def test_a_redelivered_update_is_stored_once(inbox):
     assert await inbox.put(message(1, 10)) is True
     assert await inbox.put(message(1, 10)) is False
     assert [c.update_ids for c in await inbox.claim(10)] == [[1]]
+
+
+async def test_a_burst_on_a_fresh_inbox_opens_one_pool_of_connections(db, inbox):
+    # Forty webhook requests at once, the first of the process: they must share one pool.
+    await asyncio.gather(*(inbox.put(message(n, 1000 + n)) for n in range(1, 41)))
+    async with db.connect() as conn:
+        webhook = (
+            await conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE application_name = 'kramar-webhook' AND datname = current_database()"
+                )
+            )
+        ).scalar()
+    assert webhook <= PUT_POOL_SIZE
 
 
 async def test_one_chat_waits_for_its_earlier_update_while_other_chats_go_on(inbox):

@@ -28,7 +28,17 @@ import httpx
 from sqlalchemy import text
 
 from app.catalog.importer import load_catalog
-from app.dialog.texts import HANDED_OFF
+from app.dialog.texts import HANDED_OFF, REJECTED_PHOTO
+from tests.reliability.hostile import (
+    BASE_PHOTO,
+    CAPTION,
+    FILES,
+    INJECTIONS,
+    INVALID,
+    REFUSED,
+    hostile_file,
+    invalid_body,
+)
 from tests.reliability.stack import HEADERS
 
 if TYPE_CHECKING:
@@ -44,10 +54,19 @@ FIRST_CHAT = 700_000
 @dataclass(frozen=True)
 class Step:
     kind: str
-    """text, photo, press, contact or confirm (press the confirmation button of the summary)."""
+    """text, photo, press, contact, confirm (press the confirmation button of the summary), file
+    or invalid (see `hostile`)."""
     value: str = ""
     expect: str | None = None
     """Text the answer must contain (a product's name), when one is known in advance."""
+    avoid: str | None = None
+    """Text the answer must not contain."""
+    caption: str | None = None
+    """A photo's caption."""
+    hostile: bool = False
+    """Tries to talk the bot into a price, its instructions or a secret (tests/reliability/
+    hostile.py); kinds `file` (a hostile customer photo) and `invalid` (a body that is not an
+    update, posted once, never answered) are hostile too."""
 
 
 @dataclass
@@ -83,7 +102,8 @@ class Plan:
 
     @property
     def updates(self) -> int:
-        return sum(len(steps) for steps in self.chats)
+        """Updates to be stored and answered (the invalid ones are neither)."""
+        return sum(1 for steps in self.chats for step in steps if step.kind != "invalid")
 
 
 def plan(chats: int, per_chat: int, *, seed: int = 18, buyers: float = 0.3) -> Plan:
@@ -134,6 +154,35 @@ def plan(chats: int, per_chat: int, *, seed: int = 18, buyers: float = 0.3) -> P
     return Plan(out, reserved)
 
 
+def hostile_steps() -> list[Step]:
+    """One of each hostile input (tests/reliability/hostile.py) as load steps."""
+    out = [
+        Step(
+            "file",
+            name,
+            expect=REJECTED_PHOTO if name in REFUSED else None,
+            avoid=None if name in REFUSED else REJECTED_PHOTO,
+        )
+        for name in FILES
+    ]
+    out += [Step("text", attack, hostile=True) for attack in INJECTIONS]
+    out.append(Step("photo", BASE_PHOTO, caption=CAPTION, hostile=True))
+    out += [Step("invalid", name) for name in INVALID]
+    return out
+
+
+def with_hostile(base: Plan, *, seed: int = 18) -> Plan:
+    """`base` with every hostile step dealt into its chats at random places; a buyer's only
+    after its purchase is confirmed (a text mid-checkout would be read as the answer asked for)."""
+    rng = random.Random(seed)
+    chats = [list(c) for c in base.chats]
+    for step in hostile_steps():
+        script = rng.choice(chats)
+        after = max((i + 1 for i, s in enumerate(script) if s.kind == "confirm"), default=0)
+        script.insert(rng.randint(after, len(script)), step)
+    return Plan(chats, base.reserved)
+
+
 class Telegram:
     """Delivers updates as Telegram does: one at a time per chat, retried until acknowledged."""
 
@@ -149,6 +198,8 @@ class Telegram:
         self.confirm_timeout = 120.0
         self._slots = asyncio.Semaphore(connections)
         self._marks: list[tuple[int, asyncio.Event]] = []
+        self.invalid: list[tuple[str, int | str, str]] = []
+        """(body's name, status, detail) of each invalid body posted."""
 
     async def posted(self, count: int) -> None:
         """Until `count` updates have been posted (a fault test's cue)."""
@@ -212,7 +263,12 @@ class Telegram:
         if step.kind == "text":
             return self._message(chat_id, text=step.value)
         if step.kind == "photo":
-            return self._message(chat_id, photo=self._photo(step.value))
+            caption = {} if step.caption is None else {"caption": step.caption}
+            return self._message(chat_id, photo=self._photo(step.value), **caption)
+        if step.kind == "file":
+            bad = hostile_file(step.value)
+            stored = self.stand_in.add_file(bad.content, declared_size=bad.declared_size)
+            return self._message(chat_id, photo=[stored.photo_size()])
         if step.kind == "contact":
             contact = {"phone_number": step.value, "first_name": "Олена", "user_id": chat_id}
             return self._message(chat_id, contact=contact)
@@ -244,23 +300,64 @@ class Telegram:
             await asyncio.sleep(pause)
             pause = min(pause * 2, 2.0)
 
-    async def run(self, chats: list[list[Step]], *, first_chat: int = FIRST_CHAT) -> None:
-        """Play every chat's script at once, `connections` requests in flight at most."""
+    async def _post_invalid(self, client: httpx.AsyncClient, chat_id: int, name: str) -> None:
+        """Once: a body that is not an update is refused for good, never redelivered."""
+        body = invalid_body(name, chat_id, self._next_update_id())
+        async with self._slots:
+            try:
+                response = await client.post(WEBHOOK, content=body, headers=HEADERS)
+                status: int | str = response.status_code
+                detail = response.text[:200]
+            except httpx.HTTPError as exc:
+                status, detail = type(exc).__name__, str(exc)
+        self.invalid.append((name, status, detail))
+
+    async def run(
+        self,
+        chats: list[list[Step]],
+        *,
+        first_chat: int = FIRST_CHAT,
+        rate: float | None = None,
+        concurrent: int | None = None,
+    ) -> None:
+        """Play the chats' scripts, `connections` requests in flight at most.
+
+        All chats at once (a burst) by default; `rate`: new updates per second at most, evenly
+        spaced (steady traffic); `concurrent`: chats talking at a time, the next one starting
+        when one has finished its script."""
         limits = httpx.Limits(
             max_connections=self.connections, max_keepalive_connections=self.connections
         )
+        talking = asyncio.Semaphore(concurrent or len(chats) or 1)
+        loop = asyncio.get_running_loop()
+        next_slot = loop.time()
+
+        async def pace() -> None:
+            nonlocal next_slot
+            if rate is None:
+                return
+            now = loop.time()
+            slot = max(next_slot, now)
+            next_slot = slot + 1 / rate
+            await asyncio.sleep(slot - now)
+
         async with httpx.AsyncClient(base_url=self.base, limits=limits, timeout=10) as client:
 
             async def chat(index: int, steps: list[Step]) -> None:
                 chat_id = first_chat + index
-                for step in steps:
-                    body = await self._update(chat_id, step)
-                    if body is None:
-                        continue  # the summary never came: counted by the checks
-                    delivery = Delivery(chat_id, int(body["update_id"]), step)
-                    self.deliveries.append(delivery)
-                    self._mark()
-                    await self._post(client, delivery, body)
+                async with talking:
+                    for step in steps:
+                        await pace()
+                        if step.kind == "invalid":
+                            await self._post_invalid(client, chat_id, step.value)
+                            continue
+                        body = await self._update(chat_id, step)
+                        if body is None:
+                            continue  # the summary never came: counted by the checks
+                        delivery = Delivery(chat_id, int(body["update_id"]), step)
+                        self.deliveries.append(delivery)
+                        self._mark()
+                        await self._post(client, delivery, body)
 
             await asyncio.gather(*(chat(i, steps) for i, steps in enumerate(chats)))
 
@@ -297,6 +394,8 @@ class Outcome:
     orders_per_chat_over_one: list[int]
     notes: list[str] = field(default_factory=list)
     """The first failures in detail."""
+    replies: dict[int, list[Sent]] = field(default_factory=dict)
+    """The replies matched to each update."""
 
     def table(self) -> str:
         """The run as the issue's closing table asks for it."""
@@ -433,6 +532,7 @@ async def outcome(engine: AsyncEngine, tg: Telegram, expected: Plan) -> Outcome:
     wrong: list[int] = []
     resent: list[int] = []
     notes: list[str] = []
+    matched: dict[int, list[Sent]] = {}
     with_manager = 0
     for chat_id, updates in by_chat.items():
         replies = sorted(tg.stand_in.sent(chat_id), key=lambda s: s.wall)
@@ -442,6 +542,7 @@ async def outcome(engine: AsyncEngine, tg: Telegram, expected: Plan) -> Outcome:
             if processed and processed < previous:
                 out_of_order.append(update_id)
             mine = [r for r in replies if previous < r.wall <= processed]
+            matched[update_id] = mine
             previous = max(previous, processed)
             handed = handed or any(r.text == HANDED_OFF for r in mine)
             if not mine and handed:
@@ -458,8 +559,13 @@ async def outcome(engine: AsyncEngine, tg: Telegram, expected: Plan) -> Outcome:
             elif _doubled(mine):
                 duplicated.append(update_id)
                 notes.append(_note(update_id, deliveries[update_id], processed, replies))
-            expect = deliveries[update_id].step.expect
-            if expect and not any(expect in (r.visible or "") for r in mine):
+            expect, avoid = deliveries[update_id].step.expect, deliveries[update_id].step.avoid
+            if handed:
+                # With a manager the bot only says so ("a manager is on it"): no product card.
+                expect = None
+            if (expect and not any(expect in (r.visible or "") for r in mine)) or (
+                avoid and any(avoid in (r.visible or "") for r in mine)
+            ):
                 wrong.append(update_id)
                 notes.append(_note(update_id, deliveries[update_id], processed, replies))
     return Outcome(
@@ -482,6 +588,7 @@ async def outcome(engine: AsyncEngine, tg: Telegram, expected: Plan) -> Outcome:
         reservation_mismatch=mismatch,
         orders_per_chat_over_one=[int(c) for c in per_chat],
         notes=notes,
+        replies=matched,
     )
 
 

@@ -47,6 +47,11 @@ class Process:
         self.starts = 0
 
     def start(self, timeout: float = 90) -> None:
+        self.spawn()
+        self.wait_ready(timeout)
+
+    def spawn(self) -> None:
+        """Start the process without waiting for it to serve (see `wait_ready`)."""
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)],
@@ -56,6 +61,10 @@ class Process:
                 stderr=subprocess.STDOUT,
             )
         self.starts += 1
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        """Until the process answers its liveness probe."""
+        assert self.proc is not None, "spawn() first"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -158,8 +167,11 @@ class Stack:
             self.worker = Process(
                 "worker", {**env, "KRAMAR_TELEGRAM_WORKERS": str(self.workers)}, self.dir
             )
-            self.web.start()
-            self.worker.start()
+            # Side by side: each takes seconds to import and warm up.
+            self.web.spawn()
+            self.worker.spawn()
+            self.web.wait_ready()
+            self.worker.wait_ready()
         except BaseException:
             self.close()
             raise

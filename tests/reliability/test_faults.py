@@ -4,7 +4,8 @@ doubled, no order lost or made twice, no reservation leaked.
 - the worker and then the web process killed with SIGKILL mid-load and started again;
 - Redis stopped and started again mid-load (answers continue; nothing that matters is there);
 - Postgres stopped and started again mid-load: the webhook answers 503 meanwhile and the
-  Telegram stand-in redelivers until it gets a 200, as Telegram does.
+  Telegram stand-in redelivers until it gets a 200, as Telegram does;
+- Telegram answering a share of the bot's sends 429 with retry_after, 502 and 500.
 
 Scaled like tests/reliability/test_load.py (RELIABILITY_SCALE).
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections import Counter
 from typing import TYPE_CHECKING
 
 import httpx
@@ -36,6 +38,10 @@ SCALE = float(os.environ.get("RELIABILITY_SCALE", "0.1"))
 # The three runs of a whole load with a fault take about two minutes together: `make reliability`
 # runs them (at full size); `make test` keeps the load run, the slow clients and the regression
 # test of a reply sent while Postgres is away.
+RETRY_AFTER = 2
+"""Seconds of the stand-in's 429s."""
+IN_FLIGHT = 0.5
+"""Seconds after a 429 within which a call to that chat may still have been sent unaware."""
 whole_runs = pytest.mark.skipif(
     "RELIABILITY_SCALE" not in os.environ, reason="make reliability runs the whole fault runs"
 )
@@ -134,6 +140,49 @@ async def test_a_postgres_restart_mid_load_is_503_then_redelivered_and_loses_not
     print(f"webhook answers while Postgres was down: {sorted(set(map(str, refused)))}")
     result.assert_clean()
     assert refused and set(refused) <= {503}, refused
+
+
+@whole_runs
+async def test_telegram_429s_and_5xx_mid_load_are_honoured_and_nothing_is_dropped_or_doubled():
+    # A tenth of the replies refused: 429 with retry_after 2 s (every call to that chat refused
+    # until then), 502 and 500, at most two in a row per chat. The stand-in's 5xx delivers
+    # nothing, so a retry is the only copy: exactly once still holds.
+    script = plan(CHATS, PER_CHAT, seed=25)
+    with Stack() as stack:
+        stack.telegram.flaky(0.1, retry_after=RETRY_AFTER)
+
+        async def faults(telegram: Telegram) -> None:
+            return None
+
+        result = await _run(stack, script, faults)
+        injected = list(stack.telegram.injected)
+        early = list(stack.telegram.early)
+        delivered = Counter(
+            (c.method, int(c.params["chat_id"]), _text(c.params))
+            for c in stack.telegram.calls
+            if c.status == 200 and "chat_id" in c.params
+        )
+    # A call already on its way when the 429 was answered cannot have known of it (Telegram
+    # refuses it too, and it is retried): only calls made after the refusal must wait.
+    late = [f for f in early if f.since is None or f.since > IN_FLIGHT]
+    kinds = Counter(f.status for f in injected)
+    # A refused send is retried until it goes out: one delivered call at least per refused one.
+    refused = Counter((f.method, f.chat_id, _text(f.params)) for f in injected)
+    dropped = [key for key, count in refused.items() if delivered[key] < 1]
+    print(
+        f"\nTelegram refusing a tenth of the sends: {CHATS} chats\n{result.table()}"
+        f"\nfaults injected {dict(kinds)}; calls before retry_after: {len(late)}"
+        f" (and {len(early) - len(late)} already in flight when the 429 was answered);"
+        f" refused sends never delivered {len(dropped)}"
+    )
+    result.assert_clean()
+    assert set(kinds) == {429, 500, 502}, kinds
+    assert not late, late[:5]
+    assert not dropped, dropped[:5]
+
+
+def _text(params: dict[str, object]) -> str:
+    return str(params.get("text") or params.get("caption") or "")
 
 
 async def test_a_reply_sent_while_postgres_is_away_is_not_sent_again():

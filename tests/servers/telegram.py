@@ -10,7 +10,10 @@ HTML that Telegram would refuse ("can't parse entities"), texts over 4096 and ca
 UTF-16 code units, callback data over 64 bytes, edits that change nothing. Tests script
 failures with `fail()` (429 with retry_after, 5xx, 403 for a blocked bot), slow answers with
 `delay()` and `hang()`, files that lie about their size (`add_file(declared_size=...)`) and
-failing downloads, and read back `calls`, `downloads` and `sent()`.
+failing downloads, and read back `calls`, `downloads` and `sent()`. `flaky()` turns on a fault
+mode for load runs: a seeded share of sends answered 429 (with `parameters.retry_after`, and
+every call to that chat refused until then, as Telegram does) or 500/502, which deliver
+nothing; `injected` lists the faults and `early` the calls that came before their retry_after.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import math
+import random
 import re
 import threading
 import time
@@ -119,6 +124,37 @@ class Call:
 
 
 @dataclass(frozen=True)
+class Fault:
+    """A call the fault mode refused."""
+
+    method: str
+    chat_id: int
+    status: int
+    at: float
+    """`time.monotonic()` when the call arrived."""
+    params: dict[str, Any]
+    retry_after: int | None = None
+    since: float | None = None
+    """For a call inside a retry_after: seconds since the 429 that set it was answered."""
+
+
+@dataclass
+class _Flaky:
+    share: float
+    methods: frozenset[str]
+    statuses: tuple[int, ...]
+    retry_after: int
+    in_a_row: int
+    rng: random.Random
+    streak: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    """Faults in a row per chat, so a retried send gets through in the end."""
+    not_before: dict[int, float] = field(default_factory=dict)
+    """Per chat, the monotonic time its retry_after runs out."""
+    refused_at: dict[int, float] = field(default_factory=dict)
+    """Per chat, when its last 429 was answered."""
+
+
+@dataclass(frozen=True)
 class Sent:
     """A message the bot sent or edited, as it would land in the chat."""
 
@@ -164,6 +200,11 @@ class TelegramServer(LoopbackServer):
         self._hangs: dict[str, deque[float]] = defaultdict(deque)
         self._delays: dict[str, deque[float]] = defaultdict(deque)
         self._download_failures: deque[tuple[str, float]] = deque()
+        self._flaky: _Flaky | None = None
+        self.injected: list[Fault] = []
+        """Calls the fault mode (`flaky`) refused, 429s and 5xx."""
+        self.early: list[Fault] = []
+        """Calls to a chat before its 429's retry_after ran out (refused with 429 again)."""
         self.downloads: list[tuple[str, int]] = []
         """(file path, bytes the client took) per download served."""
         self._updates: deque[dict[str, Any]] = deque()
@@ -207,6 +248,58 @@ class TelegramServer(LoopbackServer):
         error = TelegramError(status, description, retry_after if status == 429 else None)
         with self._changed:
             self._failures[method.lower()].extend([error] * times)
+
+    def flaky(
+        self,
+        share: float,
+        *,
+        methods: tuple[str, ...] = ("sendMessage", "sendPhoto"),
+        statuses: tuple[int, ...] = (429, 502, 500),
+        retry_after: int = 1,
+        in_a_row: int = 2,
+        seed: int = 18,
+    ) -> None:
+        """Refuse `share` of the calls of `methods`, the status drawn from `statuses`; a 429
+        carries `retry_after` and refuses every call to that chat until it has passed. At most
+        `in_a_row` faults in a row per chat, so a sender that retries gets through. A 5xx
+        delivers nothing here (Telegram's own may have: see docs/reliability.md)."""
+        with self._changed:
+            self._flaky = _Flaky(
+                share=share,
+                methods=frozenset(m.lower() for m in methods),
+                statuses=statuses,
+                retry_after=retry_after,
+                in_a_row=in_a_row,
+                rng=random.Random(seed),
+            )
+
+    def _flaky_fault(self, method: str, params: dict[str, Any], arrived: float) -> None:
+        """Raise the fault mode's error for this call, if it draws one."""
+        flaky = self._flaky
+        if flaky is None or "chat_id" not in params:
+            return
+        chat_id = _chat_id(params)
+        with self._changed:
+            wait = flaky.not_before.get(chat_id, 0.0) - arrived
+            if wait > 0:
+                since = arrived - flaky.refused_at[chat_id]
+                fault = Fault(method, chat_id, 429, arrived, params, math.ceil(wait), since)
+                self.early.append(fault)
+                raise TelegramError(429, None, fault.retry_after)
+            if method.lower() not in flaky.methods:
+                return
+            if flaky.streak[chat_id] >= flaky.in_a_row or flaky.rng.random() >= flaky.share:
+                flaky.streak[chat_id] = 0
+                return
+            flaky.streak[chat_id] += 1
+            status = flaky.rng.choice(flaky.statuses)
+            retry_after = flaky.retry_after if status == 429 else None
+            if retry_after is not None:
+                flaky.not_before[chat_id] = time.monotonic() + retry_after
+                flaky.refused_at[chat_id] = time.monotonic()
+            self.injected.append(Fault(method, chat_id, status, arrived, params, retry_after))
+        description = f"Too Many Requests: retry after {retry_after}" if retry_after else None
+        raise TelegramError(status, description, retry_after)
 
     def hang(self, method: str, seconds: float, *, times: int = 1) -> None:
         """Hold the next `times` calls of `method` for `seconds`, then fail them with 504
@@ -862,6 +955,7 @@ def _handler(server: TelegramServer) -> type[BaseHTTPRequestHandler]:
             try:
                 if route["token"] != server.token:
                     raise TelegramError(401)
+                server._flaky_fault(method, params, arrived)
                 payload: dict[str, Any] = {
                     "ok": True,
                     "result": server.dispatch(method, params, files),

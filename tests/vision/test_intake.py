@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-import struct
 import time
-import zlib
 
 import numpy as np
 import pytest
@@ -17,24 +15,9 @@ from app.vision.errors import (
     UnsupportedFormatError,
 )
 from app.vision.intake import check_declared_size, content_box
-from tests.vision import decode, encode, screenshot, textured
+from tests.vision import decode, encode, png_declaring, screenshot, textured
 
 MIB = 1024 * 1024
-
-
-def png_declaring(width: int, height: int) -> bytes:
-    """A PNG whose header claims `width`×`height` grey pixels, followed by a few bytes of data."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-        )
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    rows = zlib.compress(b"\x00" * (width + 1) * 4)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
-    )
 
 
 def mean_rgb(img: Image.Image) -> NDArray[np.float64]:
