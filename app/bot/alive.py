@@ -69,7 +69,8 @@ class SignsOfLife(BaseMiddleware):
         started = loop.time()
         held = self._holding <= 0
         while True:
-            await _typing(bot, chat_id)
+            if not outgoing.sender.held(chat_id):  # a 429's retry_after holds the chat
+                await _typing(bot, chat_id)
             wait = self._interval
             if not held:
                 until_holding = self._holding - (loop.time() - started)

@@ -101,6 +101,8 @@ class FloodLimiter:
         self._retry_redis_after = retry_redis_after
         self._local = LocalSlots()
         self._redis_down_until: float | None = None
+        self._held: dict[str, float] = {}
+        """Monotonic time each chat's last 429 (seen by this process) ends at."""
 
     async def acquire(self, chat_id: int | str) -> None:
         """Wait until a message to `chat_id` keeps within both limits, and take that slot."""
@@ -115,6 +117,10 @@ class FloodLimiter:
         every replica waits in `acquire`, not only the call that got the 429."""
         chat = f"{self._prefix}:chat:{chat_id}"
         self._local.hold(chat, seconds)
+        now = time.monotonic()
+        if len(self._held) > 10_000:  # ended holds mean nothing
+            self._held = {k: v for k, v in self._held.items() if v > now}
+        self._held[str(chat_id)] = max(self._held.get(str(chat_id), 0.0), now + seconds)
         if self._hold_script is not None and not self._local_for_now():
             try:
                 await asyncio.wait_for(
@@ -123,6 +129,11 @@ class FloodLimiter:
                 )
             except (RedisError, OSError, TimeoutError) as exc:
                 self._redis_failed(exc)
+
+    def held(self, chat_id: int | str) -> bool:
+        """Whether a 429's retry_after for `chat_id`, seen by this process, still runs: calls
+        that skip the limiter (the typing indicator) must not go to the chat before it ends."""
+        return self._held.get(str(chat_id), 0.0) > time.monotonic()
 
     async def _take(self, key: str, interval: float, push: str | None = None) -> float:
         if self._script is not None and not self._local_for_now():

@@ -87,6 +87,10 @@ class Sender:
         self._backoff = backoff or Backoff()
         self._max_retry_after = max_retry_after
 
+    def held(self, chat_id: int | str) -> bool:
+        """Whether Telegram asked us (429 retry_after) to send nothing to `chat_id` for now."""
+        return self._limiter.held(chat_id)
+
     async def send_text(
         self,
         chat_id: int,

@@ -134,3 +134,16 @@ async def test_a_hold_from_a_429_keeps_every_sender_of_that_chat_waiting(redis_u
     for replica in (first, second):
         if replica is not None and replica._redis is not None:
             await replica._redis.aclose()
+
+
+async def test_a_429_hold_is_known_to_calls_that_skip_the_limiter_until_it_ends():
+    # The typing indicator does not queue for a slot; it asks whether the chat is held instead.
+    limiter = FloodLimiter(None, per_chat=1.0, overall=0)
+    await limiter.acquire(5)
+    assert not limiter.held(5)  # an ordinary slot spacing is not a hold
+
+    await limiter.hold(5, 0.2)
+
+    assert limiter.held(5) and limiter.held("5") and not limiter.held(6)
+    await asyncio.sleep(0.25)
+    assert not limiter.held(5)
