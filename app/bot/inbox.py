@@ -46,6 +46,8 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "kramar_inbox"
 PUT_TIMEOUT = 5.0
+CLOSE_GRACE_SECONDS = 5.0
+"""Seconds `Inbox.close` waits for the webhook's writes and connections at shutdown."""
 PUT_POOL_SIZE = 10
 PUT_MAX_BATCH = 500
 """Updates written by one statement at most (a text update is about 0.5 KB)."""
@@ -410,11 +412,21 @@ class Inbox:
                 )
             return self._pool
 
-    async def close(self) -> None:
-        await self._batches.close()  # every update taken in is committed (or failed) first
+    async def close(self, grace: float = CLOSE_GRACE_SECONDS) -> None:
+        """Write what was taken in, then close the pool; within `grace` seconds each, so a
+        connection still held (a request stuck on a dead socket) cannot hold up a shutdown."""
+        try:
+            # every update taken in is committed (or failed) first
+            await asyncio.wait_for(self._batches.close(), grace)
+        except TimeoutError:
+            logger.warning("inbox: batches still being written after %.0f s; closing", grace)
         if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+            pool, self._pool = self._pool, None
+            try:
+                await asyncio.wait_for(pool.close(), grace)
+            except TimeoutError:
+                logger.warning("inbox: connections still in use after %.0f s; closed", grace)
+                pool.terminate()
 
     async def claim(self, limit: int, busy: Collection[int] = ()) -> list[Claimed]:
         """Take up to `limit` chats' next updates under a lease, none of the chats in `busy`

@@ -88,6 +88,25 @@ async def test_a_burst_on_a_fresh_inbox_opens_one_pool_of_connections(db, inbox)
     assert webhook <= PUT_POOL_SIZE
 
 
+async def test_a_connection_still_held_cannot_hold_up_the_shutdown(db, inbox):
+    # asyncpg's Pool.close() waits for every connection to come back, however long; a shutdown
+    # must end anyway (Kubernetes would SIGKILL the pod mid-write otherwise).
+    await inbox.put(message(1, 10))
+    await (await inbox._put_pool()).acquire()  # never given back
+
+    await asyncio.wait_for(inbox.close(grace=0.3), 5)
+
+    await asyncio.sleep(0.2)  # the server sees the sockets go
+    async with db.connect() as conn:
+        left = await conn.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE application_name = 'kramar-webhook' AND datname = current_database()"
+            )
+        )
+    assert left == 0
+
+
 async def test_one_chat_waits_for_its_earlier_update_while_other_chats_go_on(inbox):
     for update_id, chat in [(1, 10), (2, 10), (3, 20), (4, 10)]:
         await inbox.put(message(update_id, chat))
