@@ -491,12 +491,7 @@ async def test_no_secret_reaches_logs_metrics_traces_or_a_model(
                     await olena.says("Скільки коштує костюм Мрія?")
                     [card] = await olena.sends_photo(demo_photo("KR-KS-001.png"))
                     assert "2 450 грн" in said(card)
-                    await olena.presses("o:KR-KS-001")
-                    await olena.presses("s:KR-KS-001:S")
-                    await olena.presses("c:KR-KS-001:S:бежевий")
-                    await olena.shares_contact("+380 67 123 45 67")
-                    await olena.presses("d:np")
-                    [summary] = await olena.says("Київ відділення №25")
+                    summary = await olena.orders_the_demo_suit()
                     confirmed = await olena.presses(buttons(summary)[0])
                     assert "прийнято" in said(confirmed[-1])
                     human = {"reply": "Передаю менеджеру.", "intent": "human", "escalate": True}

@@ -79,6 +79,16 @@ class Customer:
             },
         }
 
+    async def orders_the_demo_suit(self) -> Sent:
+        """Костюм «Мрія», S, бежевий, to Nova Poshta in Kyiv: the order summary, not confirmed."""
+        await self.presses("o:KR-KS-001")
+        await self.presses("s:KR-KS-001:S")
+        await self.presses("c:KR-KS-001:S:бежевий")
+        await self.shares_contact("+380 67 123 45 67")
+        await self.presses("d:np")
+        [summary] = await self.says("Київ відділення №25")
+        return summary
+
     async def presses(self, data: str, message_id: int = 1) -> list[Sent]:
         return await self._post(self.press_update(data, message_id))
 
@@ -351,12 +361,7 @@ async def test_cancel_after_confirming_cancels_the_order_and_removes_the_buttons
     bot_client, telegram, db
 ):
     olena = Customer(bot_client, telegram, 520)
-    await olena.presses("o:KR-KS-001")
-    await olena.presses("s:KR-KS-001:S")
-    await olena.presses("c:KR-KS-001:S:бежевий")
-    await olena.shares_contact("+380 67 123 45 67")
-    await olena.presses("d:np")
-    [summary] = await olena.says("Київ відділення №25")
+    summary = await olena.orders_the_demo_suit()
     confirm, cancel = buttons(summary)
     await olena.presses(confirm, summary.message_id)
     [edited] = sent_to(telegram, 520, "editMessageReplyMarkup")

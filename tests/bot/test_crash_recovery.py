@@ -36,12 +36,7 @@ async def test_a_sigkill_mid_turn_loses_nothing_and_resends_no_reply_that_was_re
     try:
         async with httpx.AsyncClient(base_url=base) as client:
             olena = Customer(client, telegram, 541)
-            await olena.presses("o:KR-KS-001")
-            await olena.presses("s:KR-KS-001:S")
-            await olena.presses("c:KR-KS-001:S:бежевий")
-            await olena.shares_contact("+380 67 123 45 67")
-            await olena.presses("d:np")
-            [summary] = await olena.says("Київ відділення №25")
+            summary = await olena.orders_the_demo_suit()
             before = len(telegram.sent())
             # The confirmation is held a second, meanwhile the notice after it is set to hang.
             telegram.delay("sendMessage", 1.0)
