@@ -37,10 +37,11 @@ def token_matches(header: str, token: SecretStr | None) -> bool:
 def bearer_guard(token_of: Callable[[Settings], SecretStr | None], variable: str) -> Guard:
     """A Litestar guard admitting only `Authorization: Bearer <the token of variable>`.
 
-    `token_of` picks the token from the app's settings (`app.state.settings`).
+    `token_of` picks the token from the app's settings (`app.state.settings`). A coroutine,
+    as every guard here: Litestar would run a plain function in its thread pool.
     """
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         token = token_of(connection.app.state.settings)
         if not token_matches(connection.headers.get("authorization", ""), token):
             raise NotAuthorizedException(

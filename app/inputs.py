@@ -51,12 +51,14 @@ class CleanInput(BaseModel):
         return value
 
 
-def refuse_nul_parameters(
+async def refuse_nul_parameters(
     connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
 ) -> None:
     """An app-wide guard: a path or query parameter with a NUL character is a 422 naming it.
 
-    A guard rather than a `before_request` hook, because guards of every layer all run.
+    A guard rather than a `before_request` hook, because guards of every layer all run. A
+    coroutine, because Litestar runs a plain function guard in its thread pool: on every request
+    of every route, a thread hop and a fight for the GIL.
     """
     problems = [
         {"key": name, "source": "path", "message": NUL_MESSAGE}

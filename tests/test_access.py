@@ -12,6 +12,7 @@ last must get past the guard, so the test can fail both ways.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import io
 import json
 import logging
@@ -195,6 +196,22 @@ async def expired_session(db: Any, client: Any) -> Browser:
             {"k": key, "v": json.dumps(data).encode()},
         )
     return browser
+
+
+def test_no_guard_of_any_route_runs_on_a_thread(app):
+    """Litestar runs a plain function guard in its thread pool: the app-wide one did that on
+    every request of every route, a thread hop and a GIL handover per request (a catalog page
+    under 200 connections waited up to seconds for it). Every guard is a coroutine."""
+    plain = sorted(
+        {
+            f"{getattr(guard, '__name__', guard)} on {template}"
+            for _, template, _, handler in routes(app)
+            for layer in handler.ownership_layers
+            for guard in layer.guards or []
+            if not inspect.iscoroutinefunction(guard)
+        }
+    )
+    assert not plain, f"guards that are not coroutines: {plain}"
 
 
 async def test_every_route_is_classified_and_each_guard_refuses_and_admits(app, client, users, db):
