@@ -131,3 +131,84 @@ async def test_a_head_over_the_cap_is_431(server):
     data, _ = await answer_of(reader, TIMEOUT * 5)
     assert data.startswith(b"HTTP/1.1 431")
     writer.close()
+
+
+PROBE = """
+import asyncio, gc, sys
+from litestar import Litestar, get
+from app.config import HttpSettings
+from app.serving import serve
+
+MADE = {}
+
+async def startup() -> None:
+    MADE["at startup"] = [[] for _ in range(100)]
+
+@get("/probe")
+async def probe() -> dict[str, object]:
+    made = MADE["at startup"]
+    return {
+        "loop": type(asyncio.get_running_loop()).__module__,
+        "frozen": gc.get_freeze_count(),
+        "startup objects collectable": any(o is made for o in gc.get_objects()),
+    }
+
+serve(Litestar([probe], on_startup=[startup]), HttpSettings(), host="127.0.0.1",
+      port=int(sys.argv[1]), log_level="warning")
+"""
+
+
+async def test_kramar_serve_runs_asyncios_loop_with_the_started_app_frozen(tmp_path):
+    """Under 200 waiting connections uvloop left some unserved for seconds and full collections
+    walked every long-lived object: `serve` runs asyncio's loop, and what startup made is out of
+    the collector's sight before the first request (`gc.freeze`)."""
+    import sys
+
+    import httpx
+
+    port = free_port()
+    probe = tmp_path / "probe.py"
+    probe.write_text(PROBE)
+    proc = await asyncio.create_subprocess_exec(sys.executable, str(probe), str(port))
+    try:
+        async with httpx.AsyncClient() as client:
+            for _ in range(300):
+                with contextlib.suppress(httpx.TransportError):
+                    answer = (await client.get(f"http://127.0.0.1:{port}/probe")).json()
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("the probe server did not come up")
+    finally:
+        proc.terminate()
+        await proc.wait()
+    assert answer["loop"] == "asyncio.unix_events"
+    assert answer["frozen"] > 1000
+    assert answer["startup objects collectable"] is False
+
+
+async def test_body_bytes_read_with_the_head_do_not_count_against_the_head_cap(server):
+    """A small head and a large body in one read: the body is the app's to judge (413 there),
+    not a 431 here (a 2 MiB webhook body was sometimes 431)."""
+    reader, writer = await asyncio.open_connection(*server)
+    body = b"x" * 100_000
+    writer.write(
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
+        % (len(body), body)
+    )
+    data, _ = await answer_of(reader, TIMEOUT * 5)
+    assert data.startswith(b"HTTP/1.1 200"), data[:80]
+    assert data.endswith(b"100000")
+    writer.close()
+
+
+async def test_a_head_over_the_cap_sent_in_pieces_is_431_before_it_ends(server):
+    reader, writer = await asyncio.open_connection(*server)
+    writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n")
+    for _ in range(3):
+        writer.write(b"X-Big: " + b"a" * 2000 + b"\r\n")
+        await writer.drain()
+        await asyncio.sleep(0.02)
+    data, _ = await answer_of(reader, TIMEOUT * 5)
+    assert data.startswith(b"HTTP/1.1 431")
+    writer.close()
