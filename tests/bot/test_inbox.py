@@ -107,6 +107,25 @@ async def test_a_connection_still_held_cannot_hold_up_the_shutdown(db, inbox):
     assert left == 0
 
 
+async def test_handing_a_webhook_connection_back_costs_no_round_trip(db, inbox):
+    # asyncpg resets a connection given back to its pool with one more query (RESET ALL and
+    # friends), a round trip on every acknowledgement's path; the webhook's connections keep no
+    # session state, so the INSERT is the last thing each of them ran.
+    for update_id in range(1, 6):
+        await inbox.put(message(update_id, 10 + update_id))
+    async with db.connect() as conn:
+        last = (
+            await conn.scalars(
+                text(
+                    "SELECT query FROM pg_stat_activity WHERE application_name = 'kramar-webhook'"
+                    " AND datname = current_database()"
+                )
+            )
+        ).all()
+    assert last
+    assert all("INSERT INTO telegram_inbox" in query for query in last), last
+
+
 async def test_one_chat_waits_for_its_earlier_update_while_other_chats_go_on(inbox):
     for update_id, chat in [(1, 10), (2, 10), (3, 20), (4, 10)]:
         await inbox.put(message(update_id, chat))
