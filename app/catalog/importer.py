@@ -56,7 +56,7 @@ PhotoHasher = Callable[[bytes], "tuple[int, int | None] | PhotoAnalysis"]
 # The bytes already stored for some photo paths (`CatalogService.stored_photos`).
 StoredPhotos = Callable[[set[str]], Awaitable[dict[str, bytes]]]
 
-# Any fixed number; it only has to differ from the other advisory locks (migrations).
+# Any fixed number; it only has to differ from the other advisory locks (migrations, reindex).
 IMPORT_LOCK_ID = 5_172_938
 URL_PREFIXES = ("http://", "https://")
 _scheme_re = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")

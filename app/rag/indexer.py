@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 
     from app.rag.embedders import Embedder
 
-# Any fixed number; one indexer at a time across replicas and the operator.
-REINDEX_LOCK_ID = 5_172_938
+# Any fixed number apart from the other advisory locks (migrations 5_172_937, imports
+# 5_172_938); one indexer at a time across replicas and the operator.
+REINDEX_LOCK_ID = 5_172_939
 BATCH_SIZE = 256
 # pgvector's HNSW defaults, written out: recall@3 0.985-0.998 at 100k (benchmarks/bench_rag.py).
 HNSW_WITH = "(m = 16, ef_construction = 64)"

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, text
 from app.catalog.importer import IMPORT_LOCK_ID, import_catalog
 from app.catalog.models import Photo
 from app.config import VisionSettings
+from app.rag.indexer import REINDEX_LOCK_ID
 from app.services import open_services
 from app.vision.backfill import backfill_features
 from app.vision.pipeline import catalog_photo_hasher, features_version
@@ -55,6 +56,21 @@ async def test_the_backfill_waits_for_a_running_import(session_factory, db):
     written = await asyncio.wait_for(backfill, 30)
 
     assert during == {None: 3}
+    assert written == 3
+
+
+async def test_a_running_reindex_holds_up_neither_an_import_nor_the_backfill(session_factory, db):
+    # The two locks had the same number by accident: a re-embedding of a large catalog (minutes)
+    # held every import and the features backfill until it ended.
+    async with db.connect() as indexing, indexing.begin():
+        # What a reindex holds while it embeds.
+        await indexing.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": REINDEX_LOCK_ID})
+        await asyncio.wait_for(
+            import_catalog(session_factory, demo_items()[:2], photo_hasher=HASHES_ONLY), 10
+        )
+        written = await asyncio.wait_for(
+            backfill_features(session_factory, HASHER, features_version(), retry_seconds=0.05), 10
+        )
     assert written == 3
 
 
