@@ -5,6 +5,7 @@ import asyncio
 import pytest
 from litestar.testing import AsyncTestClient
 from pydantic import SecretStr
+from sqlalchemy import text
 
 from app.config import TelegramSettings
 from app.server import create_app
@@ -48,3 +49,25 @@ async def fx_bot_client(database_url, db, telegram, demo_catalog):
 
 async def wait_for(telegram, condition, seconds=10.0):
     return await asyncio.to_thread(telegram.wait_for, condition, seconds)
+
+
+
+async def turn_finished(client, update_id: int, seconds: float = 20.0) -> None:
+    """Until the bot's turn for `update_id` is over (its inbox row no longer pending), so every
+    reply it sent is in; at once if the update was never stored (refused at the webhook).
+
+    `client` is the app's AsyncTestClient: the app runs in the client's own event loop, so the
+    query runs there, through the client's portal."""
+    engine = client.app.state.db.engine
+
+    async def status() -> str | None:
+        async with engine.connect() as conn:
+            return await conn.scalar(
+                text("SELECT status FROM telegram_inbox WHERE update_id = :id"), {"id": update_id}
+            )
+
+    deadline = asyncio.get_running_loop().time() + seconds
+    while await asyncio.to_thread(client.blocking_portal.call, status) == "pending":
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"update {update_id} still pending after {seconds} s")
+        await asyncio.sleep(0.02)
