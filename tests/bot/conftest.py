@@ -51,7 +51,6 @@ async def wait_for(telegram, condition, seconds=10.0):
     return await asyncio.to_thread(telegram.wait_for, condition, seconds)
 
 
-
 async def turn_finished(client, update_id: int, seconds: float = 20.0) -> None:
     """Until the bot's turn for `update_id` is over (its inbox row no longer pending), so every
     reply it sent is in; at once if the update was never stored (refused at the webhook).
