@@ -61,9 +61,10 @@ async def turn_finished(client, update_id: int, seconds: float = 20.0) -> None:
 
     async def status() -> str | None:
         async with engine.connect() as conn:
-            return await conn.scalar(
+            found: str | None = await conn.scalar(
                 text("SELECT status FROM telegram_inbox WHERE update_id = :id"), {"id": update_id}
             )
+        return found
 
     deadline = asyncio.get_running_loop().time() + seconds
     while await asyncio.to_thread(client.blocking_portal.call, status) == "pending":
