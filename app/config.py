@@ -83,6 +83,8 @@ class RedisSettings(BaseSettings):
 
     url: SecretStr | None = None
     """Redis URL, e.g. redis://host:6379/0; unset: in-process caches."""
+    max_connections: int = Field(default=32, ge=1)
+    """Open connections per Redis client of a process; past them a command waits for one."""
 
 
 class CacheSettings(BaseSettings):

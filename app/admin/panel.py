@@ -114,9 +114,14 @@ class AdminPanel:
             store = PostgresStore(factory)
         else:  # shared by replicas, and expiring by itself
             from litestar.stores.redis import RedisStore
-            from redis.asyncio import Redis
 
-            redis = Redis.from_url(settings.redis.url.get_secret_value())
+            from app.cache.redis import redis_client
+
+            redis = redis_client(
+                settings.redis.url.get_secret_value(),
+                max_connections=settings.redis.max_connections,
+                timeout=None,
+            )
             store = RedisStore(redis, namespace="kramar-admin")
         sessions = Sessions(
             store,

@@ -15,5 +15,7 @@ if TYPE_CHECKING:
 def create_backend(settings: Settings) -> CacheBackend:
     """Redis when `KRAMAR_REDIS_URL` is set (shared by all replicas), in-process otherwise."""
     if settings.redis.url is not None:
-        return RedisBackend(settings.redis.url.get_secret_value())
+        return RedisBackend(
+            settings.redis.url.get_secret_value(), max_connections=settings.redis.max_connections
+        )
     return MemoryBackend()

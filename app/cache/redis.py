@@ -8,7 +8,7 @@ import time
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from opentelemetry.trace import get_current_span
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError, ResponseError
@@ -40,6 +40,22 @@ return 1
 """
 
 
+def redis_client(url: str, *, max_connections: int, timeout: float | None, **options: Any) -> Redis:
+    """A client of `url` whose pool holds at most `max_connections` open: a burst of commands
+    waits (up to `timeout`) for a connection to come back instead of opening one per command,
+    so the connections a process holds are bounded however its load peaks. `timeout` also
+    bounds connecting and each reply; `options` go to each connection (e.g. `retry`)."""
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=max_connections,
+        timeout=timeout,
+        socket_connect_timeout=timeout,
+        socket_timeout=timeout,
+        **options,
+    )
+    return Redis.from_pool(pool)  # the client owns the pool: closing it closes the pool
+
+
 def _ms(ttl: float) -> int:
     # Milliseconds (PX): sub-second TTLs stay exact; Redis refuses a TTL of 0.
     return max(1, round(ttl * 1000))
@@ -63,13 +79,15 @@ class RedisBackend:
         *,
         timeout: float = 0.25,
         retry_after: float = 1.0,
+        max_connections: int = 32,
     ) -> None:
-        """`timeout`: seconds to connect and to read a reply; `retry_after`: seconds to skip
-        Redis after a failure."""
-        self._redis = Redis.from_url(
+        """`timeout`: seconds to connect, to wait for a free connection and to read a reply;
+        `retry_after`: seconds to skip Redis after a failure; `max_connections`: the pool's
+        bound."""
+        self._redis = redis_client(
             url,
-            socket_connect_timeout=timeout,
-            socket_timeout=timeout,
+            max_connections=max_connections,
+            timeout=timeout,
             # One immediate retry: after Redis restarts, the first command on a pooled connection
             # fails ("Connection closed by server") and the retry reconnects, so a restart is not
             # an outage. No more than one: on an unreachable host each retry costs a timeout.

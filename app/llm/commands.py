@@ -19,7 +19,9 @@ def open_ledger(settings: Settings) -> CostLedger:
 
     if settings.redis.url is None:
         return MemoryLedger()
-    return RedisLedger(settings.redis.url.get_secret_value())
+    return RedisLedger(
+        settings.redis.url.get_secret_value(), max_connections=settings.redis.max_connections
+    )
 
 
 @click.command()

@@ -12,10 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from app.cache.redis import redis_client
+
 if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
     from app.llm.settings import LinkSettings
 
 log = logging.getLogger(__name__)
@@ -103,12 +106,12 @@ class RedisLedger:
         # this runs beside model calls that take seconds, not on a millisecond path.
         timeout: float = 1.0,
         retention_days: int = 90,
+        max_connections: int = 32,
         client: Redis | None = None,
     ) -> None:
-        """`timeout`: seconds to connect and to read a reply; `retention_days`: days kept."""
-        self._redis = client or Redis.from_url(
-            url, socket_connect_timeout=timeout, socket_timeout=timeout
-        )
+        """`timeout`: seconds to connect, to wait for a free connection and to read a reply;
+        `retention_days`: days kept; `max_connections`: the pool's bound."""
+        self._redis = client or redis_client(url, max_connections=max_connections, timeout=timeout)
         self._ttl = retention_days * 86400
 
     async def add(self, day: date, model: str, usd: float, tokens_in: int, tokens_out: int) -> None:

@@ -324,3 +324,49 @@ def test_factory_picks_memory_without_a_url() -> None:
     settings = Settings(redis=RedisSettings(url=None))
 
     assert isinstance(create_backend(settings), MemoryBackend)
+
+
+async def connected_clients(url: str) -> int:
+    """Clients connected to the Redis at `url`, this probe apart."""
+    from redis.asyncio import Redis
+
+    probe = Redis.from_url(url)
+    try:
+        info = await probe.info("clients")
+        return int(info["connected_clients"]) - 1
+    finally:
+        await probe.aclose()
+
+
+async def test_a_burst_of_commands_opens_no_more_connections_than_the_pool_holds(
+    own_redis: RedisServer,
+) -> None:
+    """redis-py's pool is unbounded by default: each command of a burst that finds every
+    connection busy opens one more, and keeps it. The bounded pool makes the burst wait."""
+    settings = Settings(redis=RedisSettings(url=SecretStr(own_redis.url), max_connections=3))
+    backend = create_backend(settings)
+    await backend.set("k", b"v", ttl=60)
+    errors_before = redis_errors()
+
+    values = await asyncio.gather(*(backend.get("k") for _ in range(200)))
+
+    assert values == [b"v"] * 200  # every command waited its turn; none was a miss
+    assert redis_errors() == errors_before
+    assert 1 <= await connected_clients(own_redis.url) <= 3
+    await backend.close()
+
+
+async def test_the_spend_ledger_pool_is_bounded_too(own_redis: RedisServer) -> None:
+    from datetime import date
+
+    from app.llm.costs import RedisLedger
+
+    ledger = RedisLedger(own_redis.url, max_connections=2)
+    day = date(2026, 12, 1)
+    await asyncio.gather(*(ledger.add(day, "m", 0.5, 10, 1) for _ in range(50)))
+
+    assert 1 <= await connected_clients(own_redis.url) <= 2
+    [spend] = await ledger.spend(day)
+    assert spend.usd == pytest.approx(25)  # nothing lost to the wait
+    assert spend.tokens_in == 500
+    await ledger.close()
