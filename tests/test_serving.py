@@ -16,7 +16,7 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from app.serving import limited_protocol
+from app.serving import READ_SIZE, limited_protocol
 from tests.servers.redis import free_port
 
 if TYPE_CHECKING:
@@ -147,8 +147,10 @@ async def startup() -> None:
 @get("/probe")
 async def probe() -> dict[str, object]:
     made = MADE["at startup"]
+    from asyncio import selector_events
     return {
         "loop": type(asyncio.get_running_loop()).__module__,
+        "read size": selector_events._SelectorSocketTransport.max_size,
         "frozen": gc.get_freeze_count(),
         "startup objects collectable": any(o is made for o in gc.get_objects()),
     }
@@ -161,7 +163,8 @@ serve(Litestar([probe], on_startup=[startup]), HttpSettings(), host="127.0.0.1",
 async def test_kramar_serve_runs_asyncios_loop_with_the_started_app_frozen(tmp_path):
     """Under 200 waiting connections uvloop left some unserved for seconds and full collections
     walked every long-lived object: `serve` runs asyncio's loop, and what startup made is out of
-    the collector's sight before the first request (`gc.freeze`)."""
+    the collector's sight before the first request (`gc.freeze`). Its socket reads are small:
+    asyncio's 256 KiB reads grew the worker's memory under steady traffic (`make soak`)."""
     import sys
 
     import httpx
@@ -183,6 +186,7 @@ async def test_kramar_serve_runs_asyncios_loop_with_the_started_app_frozen(tmp_p
         proc.terminate()
         await proc.wait()
     assert answer["loop"] == "asyncio.unix_events"
+    assert answer["read size"] == READ_SIZE < 256 * 1024
     assert answer["frozen"] > 1000
     assert answer["startup objects collectable"] is False
 

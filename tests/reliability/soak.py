@@ -12,6 +12,8 @@ high-water mark reached early (an allocator arena, a pool filled) moves neither.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -22,7 +24,7 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 
 from app.bot.inbox import PUT_POOL_SIZE
-from app.config import DatabaseSettings
+from app.config import DatabaseSettings, RedisSettings
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -41,6 +43,7 @@ class Sample:
     web_rss_mib: float
     worker_rss_mib: float
     web_fds: int
+    """Descriptors other than connections to Redis (those are `redis_clients`)."""
     worker_fds: int
     pg_connections: dict[str, int]
     """Backends by application_name ('' for the app's main pools, which set none)."""
@@ -55,11 +58,23 @@ class Sample:
         return sum(self.pg_connections.values())
 
 
-def fds(process: Process) -> int:
-    """Open file descriptors of the process (0 when it is not running)."""
+def fds(process: Process, *, besides_port: int) -> int:
+    """Open file descriptors of the process (0 when it is not running), leaving out its TCP
+    connections to `besides_port`: Redis', a bounded pool counted in a series of its own."""
     if process.proc is None:
         return 0
-    return sum(1 for _ in Path(f"/proc/{process.proc.pid}/fd").iterdir())
+    pid = process.proc.pid
+    links = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(FileNotFoundError):  # closed meanwhile
+            links.append(os.readlink(fd))
+    pooled = set()
+    for table_ in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table_}").read_text().splitlines()[1:]:
+            fields = line.split()  # sl local remote state ... uid timeout inode
+            if int(fields[2].rsplit(":", 1)[1], 16) == besides_port:
+                pooled.add(f"socket:[{fields[9]}]")
+    return sum(1 for link in links if link not in pooled)
 
 
 async def sample(
@@ -90,8 +105,8 @@ async def sample(
         posted=posted,
         web_rss_mib=stack.web.rss_kib() / 1024,
         worker_rss_mib=stack.worker.rss_kib() / 1024,
-        web_fds=fds(stack.web),
-        worker_fds=fds(stack.worker),
+        web_fds=fds(stack.web, besides_port=stack.redis.port),
+        worker_fds=fds(stack.worker, besides_port=stack.redis.port),
         pg_connections={str(name): int(count) for name, count in by_name},
         redis_clients=clients,
         pending=int(pending),
@@ -184,6 +199,14 @@ def assert_bounded(samples: list[Sample], *, backlog: int) -> None:
     assert max(s.pending for s in samples) <= backlog, f"the backlog ran away\n{table(samples)}"
     # A process that leaked a descriptor per request would hold thousands.
     assert max(max(s.web_fds, s.worker_fds) for s in samples) <= 200, table(samples)
+    # Redis clients: the web's (caches, panel sessions) and the worker's (caches, flood limits,
+    # spend), each pool bounded.
+    most = REDIS_CLIENTS * RedisSettings().max_connections
+    assert max(s.redis_clients for s in samples) <= most, table(samples)
+
+
+REDIS_CLIENTS = 5
+"""Redis clients of a web and a worker process at most, each with its own bounded pool."""
 
 
 def table(samples: list[Sample]) -> str:

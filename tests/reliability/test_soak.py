@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from app.config import DatabaseSettings
+from app.config import DatabaseSettings, RedisSettings
 from app.db.engine import create_engine
 from tests.reliability.load import Telegram, outcome, plan, wait_drained
 from tests.reliability.soak import Sampler, assert_bounded, table, trend
@@ -62,6 +62,7 @@ async def test_steady_traffic_keeps_memory_connections_and_backlog_flat():
     samples = sampler.samples
     at = [s.at for s in samples]
     web_mib, worker_mib = samples[0].web_rss_mib, samples[0].worker_rss_mib
+    redis_pool = RedisSettings().max_connections
     # Tolerances, and the leak each would miss: 5 % of the memory (at least 16 MiB) spread over
     # the two thirds of the updates between the thirds' middles (2,400 of the 30-minute run's
     # 3,600) is 7-10 KiB per update; a descriptor, a connection or a Redis client per update
@@ -72,7 +73,10 @@ async def test_steady_traffic_keeps_memory_connections_and_backlog_flat():
         trend("web fds", at, [s.web_fds for s in samples], 8),
         trend("worker fds", at, [s.worker_fds for s in samples], 8),
         trend("postgres connections", at, [s.pg_total for s in samples], 3),
-        trend("redis clients", at, [s.redis_clients for s in samples], 3),
+        # A pool's high-water mark is the busiest moment so far, which a steady run may reach
+        # late (2 -> 7 at minute 15, with uvloop too): growth within one pool's bound is not a
+        # leak, and past the bounds assert_bounded fails. Descriptors leave Redis' out.
+        trend("redis clients", at, [s.redis_clients for s in samples], redis_pool),
         trend("inbox backlog", at, [s.pending for s in samples], max(5, 5 * RATE)),
     ]
     print(
