@@ -27,8 +27,8 @@ asyncio's loop asks 256 KiB of every socket read and shrinks the bytes to what c
 has served one such buffer from its heap (its mmap threshold rises after the first is freed),
 each read splits a heap chunk, and the small long-lived objects made meanwhile pin the pieces:
 the worker's memory grew by ~0.8 MiB a minute under steady traffic (`make soak`; uvloop, which
-reads into one fixed buffer, stayed flat). Reads of `READ_SIZE` stay flat as well (measured
-both with asyncio's reads of 16 KiB and with glibc's mmap threshold fixed).
+reads into one fixed buffer, stayed flat). Reads of `READ_SIZE` stay flat as well (measured;
+so did asyncio's own reads with glibc's mmap threshold fixed).
 """
 
 from __future__ import annotations

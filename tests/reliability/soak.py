@@ -189,6 +189,10 @@ def trend(name: str, at: list[float], values: list[float], tolerance: float) -> 
     )
 
 
+REDIS_CLIENTS = 5
+"""Redis clients of a web and a worker process at most, each with its own bounded pool."""
+
+
 def assert_bounded(samples: list[Sample], *, backlog: int) -> None:
     """What holds however long a run is: the processes' pools bound their connections, and the
     backlog stays under `backlog`. Postgres: per process, the engine's pool_size plus
@@ -203,10 +207,6 @@ def assert_bounded(samples: list[Sample], *, backlog: int) -> None:
     # spend), each pool bounded.
     most = REDIS_CLIENTS * RedisSettings().max_connections
     assert max(s.redis_clients for s in samples) <= most, table(samples)
-
-
-REDIS_CLIENTS = 5
-"""Redis clients of a web and a worker process at most, each with its own bounded pool."""
 
 
 def table(samples: list[Sample]) -> str:
