@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+INTERNAL_ERROR = "internal error; it has been logged"
+"""What a 500 says: the detail is in the log, never in the answer."""
+
 
 def _json(status: int, detail: str, **extra: Any) -> Response[dict[str, Any]]:
     return Response(
@@ -85,7 +88,7 @@ def database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response
 
 def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     logger.exception("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
-    return _json(500, "internal error; it has been logged")
+    return _json(500, INTERNAL_ERROR)
 
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {

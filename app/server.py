@@ -101,14 +101,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
     else:
         logger.info("KRAMAR_ADMIN_PANEL=false: no web panel at /admin")
     state = State({"settings": settings})
-    if settings.telegram.bot_token is not None and settings.public_url:
+    webhook = settings.telegram.bot_token is not None and bool(settings.public_url)
+    if webhook:
         assert settings.telegram.webhook_secret is not None  # Settings refuses it otherwise
         from app.bot.api import receive_update
 
         handlers.append(receive_update)
         state["webhook_secret"] = settings.telegram.webhook_secret.get_secret_value()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=handlers,
         state=state,
         lifespan=[lifespan],
@@ -138,3 +139,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         debug=False,
     )
+    if webhook:
+        from app.bot.fast_path import WebhookFastPath
+
+        # Ahead of the router: the webhook's hot path skips the per-request machinery.
+        app.asgi_handler = WebhookFastPath(app.asgi_handler, app.state)
+    return app

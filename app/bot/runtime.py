@@ -33,6 +33,7 @@ from sqlalchemy import text
 
 from app.alerts.service import AlertForwarder
 from app.bot.alive import SignsOfLife
+from app.bot.api import WEBHOOK_PATH
 from app.bot.failures import TURN_FAILED
 from app.bot.flood import FloodLimiter
 from app.bot.handlers import build_router
@@ -63,7 +64,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-WEBHOOK_PATH = "/telegram/webhook"
 STATS_INTERVAL = 5.0
 REPOST_CHECK_INTERVAL = 30
 RETENTION_INTERVAL = 3600
