@@ -192,3 +192,24 @@ async def counts(db) -> tuple[int, int]:
         inbox = await conn.scalar(text("SELECT count(*) FROM telegram_inbox"))
         rejected = await conn.scalar(text("SELECT count(*) FROM telegram_rejected"))
     return int(inbox or 0), int(rejected or 0)
+
+
+async def test_text_spelled_in_raw_bytes_is_cleaned_too(ack_client, db, telegram):
+    """What the escapes' check cannot see must still be cleaned: surrogates written as UTF-8
+    bytes (json.loads lets them through), a body in UTF-16 (NULs in its bytes)."""
+    update = telegram.message_update(7, "SURROGATE")
+    update["update_id"] = 801
+    raw = json.dumps(update, ensure_ascii=False).encode()
+    body = raw.replace(b"SURROGATE", b"a\xed\xa0\x80b")  # U+D800 as UTF-8 would spell it
+    assert (await post(ack_client, body)).json()["detail"] == "stored"
+    update["update_id"] = 802
+    update["message"]["text"] = "при\x00віт"
+    utf16 = json.dumps(update, ensure_ascii=False).encode("utf-16-le")
+    assert (await post(ack_client, utf16)).json()["detail"] == "stored"
+    texts = {i: p["message"]["text"] for i, p in (await stored(db)).items()}
+    assert texts == {801: "a\ufffdb", 802: "привіт"}
+
+
+async def test_a_clean_body_nested_too_deep_is_still_rejected(ack_client, db):
+    body = json.dumps({"update_id": 9, "message": json.loads(deep(MAX_DEPTH + 1))}).encode()
+    assert (await post(ack_client, body)).json()["detail"].startswith("rejected: nested")
