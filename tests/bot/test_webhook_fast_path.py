@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -73,8 +74,8 @@ async def test_an_update_is_stored_then_a_duplicate_on_either_path(clients, db, 
         assert first[:2] == (200, {"ok": True, "detail": "stored"})
         assert again[:2] == (200, {"ok": True, "detail": "duplicate"})
     # The same answers on both paths, headers too.
-    again = update(telegram, 1001)
-    assert (await both(clients, "POST", WEBHOOK, content=again, headers=HEADERS))[0] == 200
+    repeated = update(telegram, 1001)
+    assert (await both(clients, "POST", WEBHOOK, content=repeated, headers=HEADERS))[0] == 200
     assert await stored_ids(db) == [1001, 1002]
 
 
@@ -102,12 +103,12 @@ async def sent_in_pieces(
     request arrives (the test client sends a body in one piece), in the app's own loop.
     `whole=False`: the client leaves after the last piece, before the body's end."""
 
-    async def call() -> tuple[int, bytes]:
+    async def call() -> tuple[int | None, bytes]:
         messages = [
             {"type": "http.request", "body": piece, "more_body": not whole or i < len(pieces) - 1}
             for i, piece in enumerate(pieces)
         ]
-        sent: list[dict] = []
+        sent: list[dict[str, Any]] = []
 
         async def receive():
             return messages.pop(0) if messages else {"type": "http.disconnect"}
