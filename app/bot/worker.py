@@ -68,17 +68,28 @@ class InboxWorker:
         self._task = asyncio.create_task(self._loop(), name="inbox-worker")
 
     async def stop(self, grace: float = 10.0) -> None:
-        """Stop claiming, let running updates finish for `grace` seconds, give the rest back."""
+        """Stop claiming, let running updates finish for `grace` seconds, give the rest back.
+
+        Bounded whatever the tasks do: a task that does not end within `grace` of being
+        cancelled (a driver call that ignores its cancellation was seen once: a claim's query
+        waited on a connection Postgres had already answered) is left behind with a warning,
+        so a shutdown never hangs; its lease runs out and the update is taken again."""
         self._stopping = True
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            _, stuck = await asyncio.wait({self._task}, timeout=grace)
+            if stuck:
+                logger.warning("the claim loop did not stop within %.0f s; left behind", grace)
         if self._running:
             _, late = await asyncio.wait(self._running, timeout=grace)
             for task in late:
                 task.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
+            if late:
+                _, stuck = await asyncio.wait(late, timeout=grace)
+                if stuck:
+                    logger.warning(
+                        "%d turns did not stop within %.0f s; left behind", len(stuck), grace
+                    )
 
     async def _loop(self) -> None:
         while True:
