@@ -18,7 +18,7 @@ import statistics
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from benchmarks.servers import (
@@ -31,9 +31,6 @@ from benchmarks.servers import (
     wrk,
 )
 from benchmarks.table import Row
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
 from benchmarks.telegram_load import (
     OpenLoopResult,
     StandIn,
@@ -45,6 +42,9 @@ from benchmarks.telegram_load import (
     telegram_env,
     text_update,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 GROUP = "telegram"
 SKU = "KR-KS-001"
@@ -175,8 +175,10 @@ def stolen() -> Iterator[list[float]]:
 
 @dataclass(frozen=True)
 class Spike:
+    """One spike round, and the host's steal shares while it ran (see `stolen`)."""
+
     result: OpenLoopResult
-    steal: list[float] = field(default_factory=list)
+    steal: list[float]
 
 
 @dataclass(frozen=True)
@@ -188,17 +190,18 @@ class Spikes:
     after: list[Spike]
 
 
-def spike_note(runs: list[Spike]) -> str:
-    sends = SPIKE_RATE * SPIKE_SECONDS
-    rounds = "; ".join(
+def _spike_round(run: Spike) -> str:
+    r = run.result
+    return (
         f"p50 {ms(r.latencies, 0.5):.1f} / p99 {ms(r.latencies, 0.99):.1f} / max "
         f"{max(r.latencies) * 1e3:.0f} ms, sent at {r.achieved_rate:.0f}/s, {r.late_sends} of "
-        f"{sends} sends >1 ms late, {r.errors} non-200, {r.unanswered} unanswered, host steal "
-        f"up to {max(run.steal, default=0) * 100:.0f} % of a CPU"
-        for run in runs
-        for r in (run.result,)
+        f"{SPIKE_RATE * SPIKE_SECONDS} sends >1 ms late, {r.errors} non-200, {r.unanswered} "
+        f"unanswered, host steal up to {max(run.steal, default=0) * 100:.0f} % of a CPU"
     )
-    return f"median of {len(runs)} rounds: {rounds}"
+
+
+def spike_note(runs: list[Spike]) -> str:
+    return f"median of {len(runs)} rounds: {'; '.join(_spike_round(run) for run in runs)}"
 
 
 def web_replica_alone(updates: Updates, tg: StandIn) -> tuple[OpenLoopResult, Spikes]:

@@ -10,7 +10,7 @@ it again, and hold back the chat's later updates, for a day.
 What the webhook does is `acknowledge`; two front doors call it. `app.bot.fast_path` answers
 the plain `POST /telegram/webhook` ahead of Litestar's router (the hot path of a sale-day
 spike); the Litestar route below answers what that layer leaves to the router (a query string,
-a path Litestar normalises) and documents the operation in the OpenAPI schema.
+a body over the cap or cut short) and documents the operation in the OpenAPI schema.
 """
 
 from __future__ import annotations
@@ -55,8 +55,12 @@ class Ack:
     detail: str
 
     @property
+    def payload(self) -> dict[str, object]:
+        return {"ok": self.status == HTTP_200_OK, "detail": self.detail}
+
+    @property
     def body(self) -> bytes:
-        return msgspec.json.encode({"ok": self.status == HTTP_200_OK, "detail": self.detail})
+        return msgspec.json.encode(self.payload)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -128,8 +132,4 @@ async def receive_update(
         ack = wrong_secret(request.client)
     else:
         ack = await acknowledge(state.telegram, await request.body(), started)
-    return Response(
-        {"ok": ack.status == HTTP_200_OK, "detail": ack.detail},
-        status_code=ack.status,
-        headers=ack.headers or None,
-    )
+    return Response(ack.payload, status_code=ack.status, headers=ack.headers or None)
